@@ -1,0 +1,210 @@
+/**
+ * sw_sync: software timelines for testing fences from userspace
+ * (drivers/dma-buf/sw_sync.c, sync_debug.c). A timeline has a u32 value;
+ * a point (sync_pt) at value N signals when the timeline reaches N. Points
+ * use 32-bit seqno semantics, so the timeline may wrap.
+ *
+ * This is the kernel object; opening <debugfs>/sync/sw_sync and its ioctls
+ * are built on it by the file layer.
+ */
+import { shouldFailAlloc } from '../lib/failslab.js';
+import { krefGet, krefPut } from '../lib/kref.js';
+import type { Out } from '../lib/out.js';
+import { EINVAL, ENOENT } from '../lib/errno.js';
+import { strscpy } from '../lib/string.js';
+import { NSEC_PER_SEC } from '../lib/time.js';
+import { DmaFence, type DmaFenceOps, DMA_FENCE_FLAG_TIMESTAMP_BIT, DMA_FENCE_FLAG_USER_BITS, dmaFenceContextAlloc, dmaFenceSeqnoIsLater } from '../fence/dma-fence.js';
+
+/** Set on a point once someone has given it a deadline. */
+export const SW_SYNC_HAS_DEADLINE_BIT = DMA_FENCE_FLAG_USER_BITS;
+const HAS_DEADLINE = 1 << SW_SYNC_HAS_DEADLINE_BIT;
+
+const INT_MAX = 0x7fffffff;
+
+/** All live timelines, for <debugfs>/sync/info (sync_timeline_list). */
+const timelines = new Set<SyncTimeline>();
+
+const timelineFenceOps: DmaFenceOps = {
+  getDriverName: () => 'sw_sync',
+  getTimelineName: (f) => (f as SyncPt).timeline.name,
+  signaled: (f) => !dmaFenceSeqnoIsLater(f, f.seqno, (f as SyncPt).timeline.value),
+  release(f): void {
+    const pt = f as SyncPt;
+    pt.timeline.unlink(pt);
+    pt.timeline.put();
+  },
+  setDeadline(f, deadline): void {
+    const pt = f as SyncPt;
+    if (pt.flags & HAS_DEADLINE) {
+      if (deadline < pt.deadline) pt.deadline = deadline;
+    } else {
+      pt.deadline = deadline;
+      pt.flags |= HAS_DEADLINE;
+    }
+  },
+};
+
+/** struct sync_pt: a fence on a sw_sync timeline */
+export class SyncPt extends DmaFence {
+  /** earliest deadline set (ktime ns); valid with SW_SYNC_HAS_DEADLINE_BIT */
+  deadline = 0;
+  /** on the timeline's list of active points */
+  linked = false;
+  constructor(readonly timeline: SyncTimeline, value: number) {
+    super(timelineFenceOps, timeline.context, value);
+  }
+}
+
+/** struct sync_timeline */
+export class SyncTimeline {
+  refcount = 1;
+  readonly name: string;
+  readonly context: number;
+  /** the current value (u32; compared with wrap-around) */
+  value = 0;
+  /** active points, ordered by seqno (Linux keeps an rb-tree and a list) */
+  private readonly pts: SyncPt[] = [];
+
+  /** sync_timeline_create(name) */
+  constructor(name: string) {
+    this.name = strscpy(name, 32);
+    this.context = dmaFenceContextAlloc(1);
+    timelines.add(this);
+  }
+
+  get(): this {
+    krefGet(this);
+    return this;
+  }
+
+  put(): void {
+    krefPut(this, (t) => timelines.delete(t));
+  }
+
+  /** Where a point of `value` goes (first index whose seqno is not earlier). */
+  private search(value: number): number {
+    let lo = 0;
+    let hi = this.pts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (((value - this.pts[mid].seqno) | 0) > 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * sync_pt_create(timeline, value): a point at `value`. An already passed
+   * value gives a signaled fence that is not tracked; a value that already
+   * has an active point gives that same fence (a new reference). Null on
+   * allocation failure.
+   */
+  createFence(value: number): SyncPt | null {
+    value >>>= 0;
+    if (shouldFailAlloc('slab')) return null;
+    if (((value - this.value) | 0) > 0) {
+      const other = this.pts[this.search(value)];
+      const reused = other !== undefined && other.seqno === value ? other.getUnlessZero() : null;
+      if (reused) return reused;
+    }
+    const pt = new SyncPt(this.get(), value);
+    if (!pt.isSignaled()) {
+      this.pts.splice(this.search(value), 0, pt);
+      pt.linked = true;
+    }
+    return pt;
+  }
+
+  /** @internal remove a point from the active list (its release, or its signal). */
+  unlink(pt: SyncPt): void {
+    if (!pt.linked) return;
+    pt.linked = false;
+    const at = this.pts.indexOf(pt, this.search(pt.seqno));
+    if (at >= 0) this.pts.splice(at, 1);
+  }
+
+  /**
+   * sync_timeline_signal(timeline, inc): advance by `inc` and signal, in
+   * seqno order, every point the timeline has reached.
+   */
+  signal(inc: number): void {
+    this.value = (this.value + inc) >>> 0;
+    let n = 0;
+    while (n < this.pts.length && this.pts[n].ops.signaled!(this.pts[n])) n++;
+    if (n === 0) return;
+    const reached = this.pts.splice(0, n);
+    for (const pt of reached) {
+      pt.linked = false;
+      pt.get();
+    }
+    for (const pt of reached) pt.signal();
+    for (const pt of reached) pt.put();
+  }
+
+  /** SW_SYNC_IOC_INC: add a u32, in steps of at most INT_MAX so the wrap-around compare holds. */
+  inc(value: number): void {
+    value >>>= 0;
+    while (value > INT_MAX) {
+      this.signal(INT_MAX);
+      value -= INT_MAX;
+    }
+    this.signal(value);
+  }
+
+  /**
+   * The timeline fd's release: every pending point completes with -ENOENT,
+   * then the file's reference goes.
+   */
+  release(): void {
+    for (const pt of [...this.pts]) {
+      pt.setError(-ENOENT);
+      pt.signal();
+    }
+    this.put();
+  }
+
+  /** The active (tracked) points, oldest first. */
+  activePoints(): readonly SyncPt[] {
+    return this.pts;
+  }
+}
+
+/** Whether `f` is a sw_sync point. */
+export function isSyncPt(f: DmaFence): f is SyncPt {
+  return f.ops === timelineFenceOps;
+}
+
+/**
+ * SW_SYNC_GET_DEADLINE on a fence: 0 with `deadline.value` set, -EINVAL if
+ * the fence is not a sw_sync point, -ENOENT if no deadline was set.
+ */
+export function swSyncGetDeadline(fence: DmaFence, deadline: Out<number>): number {
+  if (!isSyncPt(fence)) return -EINVAL;
+  if (!(fence.flags & HAS_DEADLINE)) return -ENOENT;
+  deadline.value = fence.deadline;
+  return 0;
+}
+
+function statusStr(status: number): string {
+  if (status < 0) return 'error';
+  return status > 0 ? 'signaled' : 'active';
+}
+
+/** <debugfs>/sync/info (sync_info_debugfs_show) */
+export function syncInfoDebugfsShow(): string {
+  let s = 'objs:\n--------------\n';
+  for (const obj of timelines) {
+    s += `${obj.name}: ${obj.value | 0}\n`;
+    for (const pt of obj.activePoints()) {
+      s += `  fence ${statusStr(pt.getStatus())}`;
+      if (pt.flags & (1 << DMA_FENCE_FLAG_TIMESTAMP_BIT)) {
+        const sec = Math.floor(pt.timestamp / NSEC_PER_SEC);
+        s += `@${sec}.${String(pt.timestamp - sec * NSEC_PER_SEC).padStart(9, '0')}`;
+      }
+      s += '\n';
+    }
+    s += '\n';
+  }
+  s += 'fences:\n--------------\n';
+  return s;
+}
