@@ -11,7 +11,7 @@
  *
  * Seqnos are u64 in Linux; here they are JS numbers, exact up to 2^53-1.
  */
-import { BUG_ON, WARN, WARN_ON } from '../lib/bug.js';
+import { BUG, WARN, WARN_ON } from '../lib/bug.js';
 import { EINVAL, ENOENT, ENOMEM, ERESTARTSYS, EDEADLK, MAX_ERRNO } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { krefGet, krefGetUnlessZero, krefPut } from '../lib/kref.js';
@@ -124,7 +124,7 @@ export class DmaFence {
    * instead of the 32-bit wrap-around ones.
    */
   constructor(ops: DmaFenceOps, context: number, seqno: number, seqno64 = false) {
-    BUG_ON(!ops || !ops.getDriverName || !ops.getTimelineName, 'dma_fence_init: ops without get_driver_name/get_timeline_name');
+    if (!ops || !ops.getDriverName || !ops.getTimelineName) BUG('dma_fence_init: ops without get_driver_name/get_timeline_name');
     this.ops = ops;
     this.context = context;
     this.seqno = seqno;
@@ -242,7 +242,10 @@ export class DmaFence {
    * without a func.
    */
   addCallback(cb: DmaFenceCb, func: DmaFenceFunc): number {
-    if (WARN_ON(!cb || !func)) return -EINVAL;
+    if (!cb || !func) {
+      WARN(true, 'dma_fence_add_callback() without a callback');
+      return -EINVAL;
+    }
     if (this.flags & SIGNALED) {
       cb.owner = cb.next = cb.prev = null;
       return -ENOENT;
@@ -380,8 +383,8 @@ export class DmaFence {
 /** The release path (dma_fence_release): the last reference is gone. */
 function dmaFenceRelease(fence: DmaFence): void {
   if (tpDestroy.enabled) tpDestroy.emit(traceFields(fence));
-  if (WARN(fence.cbHead !== null && !(fence.flags & SIGNALED),
-    `Fence ${fence.driverName()}:${fence.timelineName()}:${fence.context.toString(16)}:${fence.seqno.toString(16)} released with pending signals!`)) {
+  if (fence.cbHead !== null && !(fence.flags & SIGNALED)) {
+    WARN(true, `Fence ${fence.driverName()}:${fence.timelineName()}:${fence.context.toString(16)}:${fence.seqno.toString(16)} released with pending signals!`);
     // Do not leave whoever waits dangling: complete it, with an error.
     fence.error = -EDEADLK;
     fence.signal();

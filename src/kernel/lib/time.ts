@@ -7,11 +7,12 @@
  * Jiffies: HZ = 1000, so one jiffy is one millisecond and timeouts given to
  * the wait functions are milliseconds.
  */
-const hr = process.hrtime.bigint;
+const hrtime = process.hrtime;
 
-/** ktime_get(): CLOCK_MONOTONIC now, in ns. */
+/** ktime_get(): CLOCK_MONOTONIC now, in ns. (hrtime() is cheaper than hrtime.bigint().) */
 export function ktimeGet(): number {
-  return Number(hr());
+  const t = hrtime();
+  return t[0] * 1e9 + t[1];
 }
 
 /** The kernel's boot time (first load of this module in this thread), ns. */
