@@ -8,15 +8,16 @@ import assert from 'node:assert/strict';
 import { getTaint, TAINT_DIE, warnings } from '../../src/kernel/lib/bug.js';
 import { logRecords, logNextSeq, formatRecord, KERN_WARNING } from '../../src/kernel/lib/printk.js';
 import { dmaFenceStats } from '../../src/kernel/fence/dma-fence.js';
+import { dmaResvStats } from '../../src/kernel/resv/dma-resv.js';
 
 let acknowledged = warnings();
 let logStart = logNextSeq();
 let liveFences = dmaFenceStats.live;
 let leakCheck = true;
 
-/** Leak checks registered by other subsystems: name -> live count. */
-const counters = new Map<string, () => number>();
-const counterStart = new Map<string, number>();
+/** Live-object counters that must come back to their start value by the end of each test. */
+const counters = new Map<string, () => number>([['reservation objects', () => dmaResvStats.live]]);
+const counterStart = new Map<string, number>([...counters].map(([k, read]) => [k, read()]));
 
 /** Register another live-object counter that must come back to its start value by the end of each test. */
 export function registerLeakCounter(name: string, read: () => number): void {

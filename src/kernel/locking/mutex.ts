@@ -1,0 +1,118 @@
+/**
+ * struct mutex (kernel/locking/mutex.c): a sleeping lock. Kernel code that
+ * would sleep on it in Linux awaits here; mutex_trylock stays synchronous.
+ *
+ * Like Linux, unlock does not hand the lock to a waiter: it wakes the first
+ * one, which then tries again (so a running task may take the lock first).
+ */
+import { WARN } from '../lib/bug.js';
+import { EINTR } from '../lib/errno.js';
+
+/** One sleeping task (struct mutex_waiter). */
+export class MutexWaiter {
+  /** set by a wake-up, cleared when the waiter looks at it */
+  woken = false;
+  private resume: (() => void) | null = null;
+  constructor(readonly data: unknown = null) {}
+
+  /** wake_up_process() */
+  wake(): void {
+    this.woken = true;
+    const r = this.resume;
+    if (r) {
+      this.resume = null;
+      r();
+    }
+  }
+
+  /** schedule(): sleep until woken (at once if a wake-up is already pending) or until `signal` fires. */
+  sleep(signal?: AbortSignal): Promise<void> {
+    if (this.woken || signal?.aborted) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      let onAbort: (() => void) | null = null;
+      this.resume = () => {
+        this.woken = false;
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal) {
+        onAbort = () => this.wake();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+}
+
+export class Mutex {
+  /** true while held (the owner task is not tracked: there are no tasks) */
+  locked = false;
+  /** sleeping tasks, first to be woken first */
+  readonly waiters: MutexWaiter[] = [];
+
+  constructor(readonly name = 'mutex') {}
+
+  /** __mutex_trylock(): take the lock if free. */
+  tryLockRaw(): boolean {
+    if (this.locked) return false;
+    this.locked = true;
+    return true;
+  }
+
+  /** mutex_trylock(): 1 if taken, 0 if it is held. */
+  trylock(): number {
+    return this.tryLockRaw() ? 1 : 0;
+  }
+
+  /** mutex_lock(): sleep until the lock is ours. */
+  async lock(): Promise<void> {
+    await this.lockCommon(false);
+  }
+
+  /** mutex_lock_interruptible(): 0, or -EINTR if `signal` fires first. */
+  lockInterruptible(signal?: AbortSignal): Promise<number> {
+    return this.lockCommon(true, signal);
+  }
+
+  private async lockCommon(intr: boolean, signal?: AbortSignal): Promise<number> {
+    if (this.tryLockRaw()) return 0;
+    const waiter = new MutexWaiter();
+    this.waiters.push(waiter);
+    try {
+      for (;;) {
+        if (this.tryLockRaw()) return 0;
+        if (intr && signal?.aborted) return -EINTR;
+        await waiter.sleep(intr ? signal : undefined);
+      }
+    } finally {
+      this.removeWaiter(waiter);
+    }
+  }
+
+  /** mutex_unlock(): WARNs when the lock is not held. */
+  unlock(): void {
+    if (WARN(!this.locked, `mutex_unlock() of unlocked ${this.name}`)) return;
+    this.locked = false;
+    this.wakeFirst();
+  }
+
+  /** mutex_is_locked() */
+  isLocked(): boolean {
+    return this.locked;
+  }
+
+  /** @internal wake the first waiter, if any, so it retries. */
+  wakeFirst(): void {
+    const w = this.waiters[0];
+    if (w) w.wake();
+  }
+
+  /** @internal remove a waiter; if the lock is free, let the next one retry. */
+  removeWaiter(w: MutexWaiter): void {
+    const i = this.waiters.indexOf(w);
+    if (i >= 0) this.waiters.splice(i, 1);
+    if (!this.locked) this.wakeFirst();
+  }
+}
