@@ -28,6 +28,14 @@ export type DmaResvUsage = 0 | 1 | 2 | 3;
 
 const USAGE_NAMES = ['kernel', 'write', 'read', 'bookkeep'] as const;
 
+/**
+ * A usage outside KERNEL..BOOKKEEP would, in C, corrupt the tagged fence
+ * pointer; here it WARNs and the call does nothing.
+ */
+function validUsage(usage: number): boolean {
+  return !WARN(!(Number.isInteger(usage) && usage >= DMA_RESV_USAGE_KERNEL && usage <= DMA_RESV_USAGE_BOOKKEEP), `invalid dma_resv_usage ${usage}`);
+}
+
 /** dma_resv_usage_rw(write): what a new access must wait for (a writer waits for readers too). */
 export function dmaResvUsageRw(write: boolean): DmaResvUsage {
   return write ? DMA_RESV_USAGE_READ : DMA_RESV_USAGE_WRITE;
@@ -206,6 +214,7 @@ export class DmaResv {
    */
   addFence(fence: DmaFence, usage: DmaResvUsage): void {
     this.assertHeld();
+    if (!validUsage(usage)) return;
     WARN_ON(dmaFenceIsContainer(fence));
     const fobj = this.fences;
     if (!fobj) BUG('dma_resv_add_fence() without dma_resv_reserve_fences()');
@@ -228,6 +237,7 @@ export class DmaResv {
   /** dma_resv_replace_fences(obj, context, replacement, usage): every fence of `context` becomes `replacement`. */
   replaceFences(context: number, replacement: DmaFence, usage: DmaResvUsage): void {
     this.assertHeld();
+    if (!validUsage(usage)) return;
     const list = this.fences;
     for (let i = 0; list && i < list.numFences; i++) {
       const old = list.table[i]!;

@@ -172,6 +172,17 @@ describe('dma_resv_reserve_fences / dma_resv_add_fence', () => {
     array.put();
   });
 
+  test('a usage outside KERNEL..BOOKKEEP WARNs and adds nothing', async () => {
+    const r = await locked();
+    r.reserveFences(1);
+    const f = fence(dmaFenceContextAlloc(1));
+    await expectWarn(() => r.addFence(f, 4 as DmaResvUsage), 1);
+    await expectWarn(() => r.replaceFences(f.context, f, -1 as DmaResvUsage), 1);
+    assert.deepEqual(entries(r), []);
+    assert.equal(f.refcount, 1);
+    done(r, [f]);
+  });
+
   test('without the lock: WARN (dma_resv_assert_held)', async () => {
     const r = new DmaResv();
     await expectWarn(() => r.reserveFences(1), 1);
