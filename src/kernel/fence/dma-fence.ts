@@ -309,7 +309,8 @@ export class DmaFence {
    */
   setError(error: number): void {
     const late = WARN(this.flags & SIGNALED, 'dma_fence_set_error() on a signaled fence');
-    const bad = WARN(!(Number.isInteger(error) && error < 0 && error >= -MAX_ERRNO), `dma_fence_set_error(${error}): not a negative errno`);
+    const bad = !(Number.isInteger(error) && error < 0 && error >= -MAX_ERRNO);
+    if (bad) WARN(true, `dma_fence_set_error(${error}): not a negative errno`);
     if (late || bad) return;
     this.error = error;
   }

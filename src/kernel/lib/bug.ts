@@ -57,7 +57,11 @@ function caller(): string {
   return '?';
 }
 
-/** WARN(cond, text): if cond, log a warning and taint; returns cond. */
+/**
+ * WARN(cond, text): if cond, log a warning and taint; returns cond.
+ * `text` is evaluated by the caller even when cond is false: a message
+ * built from a template belongs behind an `if (cond)` on hot paths.
+ */
 export function WARN(cond: unknown, text = ''): boolean {
   if (!cond) return false;
   warnCount++;

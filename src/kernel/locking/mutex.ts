@@ -93,7 +93,10 @@ export class Mutex {
 
   /** mutex_unlock(): WARNs when the lock is not held. */
   unlock(): void {
-    if (WARN(!this.locked, `mutex_unlock() of unlocked ${this.name}`)) return;
+    if (!this.locked) {
+      WARN(true, `mutex_unlock() of unlocked ${this.name}`);
+      return;
+    }
     this.locked = false;
     this.wakeFirst();
   }

@@ -33,6 +33,9 @@ export function DEFINE_WD_CLASS(name: string): WwClass {
 
 let deadlockInjection = false;
 
+const ZERO = Promise.resolve(0);
+const ALREADY = Promise.resolve(-EALREADY);
+
 /** CONFIG_DEBUG_WW_MUTEX_SLOWPATH: inject spurious -EDEADLK so back-off paths get exercised. */
 export function setWwMutexDeadlockInjection(on: boolean): void {
   deadlockInjection = on;
@@ -70,7 +73,7 @@ export class WwAcquireCtx {
 
   /** ww_acquire_fini(): after every lock is released. WARNs if some are still held or if called twice. */
   fini(): void {
-    WARN(this.acquired, `ww_acquire_fini() with ${this.acquired === 0xffffffff ? 'a finished context' : `${this.acquired} lock(s) held`}`);
+    if (this.acquired) WARN(true, `ww_acquire_fini() with ${this.acquired === 0xffffffff ? 'a finished context' : `${this.acquired} lock(s) held`}`);
     this.doneAcquire = true;
     this.acquired = 0xffffffff; // ~0U: a second fini, or a lock, trips the checks
   }
@@ -111,15 +114,32 @@ export class WwMutex {
    * holds it; -EDEADLK when `ctx` must back off (release everything, then
    * lockSlow this lock). With a null ctx it is a plain mutex.
    */
-  async lock(ctx: WwAcquireCtx | null): Promise<number> {
-    const ret = await this.lockCommon(ctx, false);
-    if (ret === 0 && ctx && ctx.acquired > 1) return this.deadlockInject(ctx);
-    return ret;
+  lock(ctx: WwAcquireCtx | null): Promise<number> {
+    return this.lockFast(ctx, false);
   }
 
   /** ww_mutex_lock_interruptible(): as lock, plus -EINTR when `signal` fires. */
-  async lockInterruptible(ctx: WwAcquireCtx | null, signal?: AbortSignal): Promise<number> {
-    const ret = await this.lockCommon(ctx, true, signal);
+  lockInterruptible(ctx: WwAcquireCtx | null, signal?: AbortSignal): Promise<number> {
+    return this.lockFast(ctx, true, signal);
+  }
+
+  /** The uncontended path answers with a settled promise; only waiting goes through the async slow path. */
+  private lockFast(ctx: WwAcquireCtx | null, intr: boolean, signal?: AbortSignal): Promise<number> {
+    if (ctx) {
+      if (ctx === this.ctx) return ALREADY;
+      // Reset the wounded flag after a back-off: nobody can wound a context that holds nothing.
+      if (ctx.acquired === 0) ctx.wounded = false;
+    }
+    if (this.base.tryLockRaw()) {
+      if (!ctx) return ZERO;
+      this.setContextFastpath(ctx);
+      return ctx.acquired > 1 && deadlockInjection ? Promise.resolve(this.deadlockInject(ctx)) : ZERO;
+    }
+    return this.lockSlowpath(ctx, intr, signal);
+  }
+
+  private async lockSlowpath(ctx: WwAcquireCtx | null, intr: boolean, signal?: AbortSignal): Promise<number> {
+    const ret = await this.lockCommon(ctx, intr, signal);
     if (ret === 0 && ctx && ctx.acquired > 1) return this.deadlockInject(ctx);
     return ret;
   }
@@ -161,16 +181,8 @@ export class WwMutex {
     this.base.unlock();
   }
 
+  /** The contended part of __ww_mutex_lock(): queue, then sleep until the lock is ours or we must back off. */
   private async lockCommon(ctx: WwAcquireCtx | null, intr: boolean, signal?: AbortSignal): Promise<number> {
-    if (ctx) {
-      if (ctx === this.ctx) return -EALREADY;
-      // Reset the wounded flag after a back-off: nobody can wound a context that holds nothing.
-      if (ctx.acquired === 0) ctx.wounded = false;
-    }
-    if (this.base.tryLockRaw()) {
-      if (ctx) this.setContextFastpath(ctx);
-      return 0;
-    }
     const waiter = new MutexWaiter(ctx);
     if (!ctx) {
       this.base.waiters.push(waiter);

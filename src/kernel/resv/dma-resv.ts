@@ -33,7 +33,9 @@ const USAGE_NAMES = ['kernel', 'write', 'read', 'bookkeep'] as const;
  * pointer; here it WARNs and the call does nothing.
  */
 function validUsage(usage: number): boolean {
-  return !WARN(!(Number.isInteger(usage) && usage >= DMA_RESV_USAGE_KERNEL && usage <= DMA_RESV_USAGE_BOOKKEEP), `invalid dma_resv_usage ${usage}`);
+  if (usage >= DMA_RESV_USAGE_KERNEL && usage <= DMA_RESV_USAGE_BOOKKEEP && Number.isInteger(usage)) return true;
+  WARN(true, `invalid dma_resv_usage ${usage}`);
+  return false;
 }
 
 /** dma_resv_usage_rw(write): what a new access must wait for (a writer waits for readers too). */
