@@ -9,6 +9,9 @@ import { getTaint, TAINT_DIE, warnings } from '../../src/kernel/lib/bug.js';
 import { logRecords, logNextSeq, formatRecord, KERN_WARNING } from '../../src/kernel/lib/printk.js';
 import { dmaFenceStats } from '../../src/kernel/fence/dma-fence.js';
 import { dmaResvStats } from '../../src/kernel/resv/dma-resv.js';
+import { fileStats } from '../../src/kernel/fs/file.js';
+import { dmaBufStats } from '../../src/kernel/buf/dma-buf.js';
+import { pagesAllocated } from '../../src/kernel/mm/page-alloc.js';
 
 let acknowledged = warnings();
 let logStart = logNextSeq();
@@ -16,7 +19,12 @@ let liveFences = dmaFenceStats.live;
 let leakCheck = true;
 
 /** Live-object counters that must come back to their start value by the end of each test. */
-const counters = new Map<string, () => number>([['reservation objects', () => dmaResvStats.live]]);
+const counters = new Map<string, () => number>([
+  ['reservation objects', () => dmaResvStats.live],
+  ['open files', () => fileStats.live],
+  ['dma-bufs', () => dmaBufStats.live],
+  ['pages', () => pagesAllocated()],
+]);
 const counterStart = new Map<string, number>([...counters].map(([k, read]) => [k, read()]));
 
 /** Register another live-object counter that must come back to its start value by the end of each test. */

@@ -5,8 +5,19 @@
  */
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { strscpy } from '../lib/string.js';
-import type { DmaFence } from '../fence/dma-fence.js';
+import { EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY } from '../lib/errno.js';
+import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
+import type { Task } from '../lib/task.js';
+import { DmaFenceCb, type DmaFence } from '../fence/dma-fence.js';
 import { dmaFenceUnwrapForEach, dmaFenceUnwrapMerge } from '../fence/dma-fence-unwrap.js';
+import { File, Inode, WaitQueue, fput, type FileOperations, type PollTable } from '../fs/file.js';
+import type { FdTable } from '../fs/fdtable.js';
+import { O_CLOEXEC, O_RDONLY } from '../../uapi/fcntl.js';
+import {
+  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, SIZEOF_SYNC_FENCE_INFO,
+} from '../../uapi/sync_file.js';
+
+const EPOLLIN = 0x001;
 
 /** sizeof(sync_file.user_name), sizeof(sync_file_info.name) */
 export const SYNC_FILE_NAME_LEN = 32;
@@ -34,16 +45,36 @@ export interface SyncFileInfo {
   fences: SyncFenceInfo[] | null;
 }
 
+/** The poll callback of a sync_file: wakes its wait queue once the fence signals. */
+class SyncFilePollCb extends DmaFenceCb {
+  constructor(readonly sf: SyncFile) {
+    super();
+  }
+}
+
+function fenceCheckCb(_f: DmaFence, cb: DmaFenceCb): void {
+  (cb as SyncFilePollCb).sf.wq.wake(EPOLLIN);
+}
+
 /** struct sync_file (the kernel side of a sync_file fd) */
 export class SyncFile {
   /** the fence; the sync_file holds one reference */
   fence: DmaFence;
   /** name given by SYNC_IOC_MERGE, '' if none */
   userName = '';
-  released = false;
+  /** the anon "sync_file" file; its last reference releases the sync_file */
+  readonly file: File;
+  /** pollers */
+  readonly wq = new WaitQueue();
+  /** POLL_ENABLED: the poll callback was installed */
+  pollEnabled = false;
+  readonly cb: SyncFilePollCb;
 
   private constructor(fence: DmaFence) {
     this.fence = fence;
+    this.cb = new SyncFilePollCb(this);
+    // anon_inode_getfile("sync_file", &sync_file_fops, sync_file, 0)
+    this.file = new File(new Inode(), 'sync_file', O_RDONLY, syncFileFops, this);
   }
 
   /** sync_file_create(fence): takes its own reference; null on allocation failure. */
@@ -107,13 +138,110 @@ export class SyncFile {
     return { name: this.getName(), status, flags: 0, numFences: fences.length, fences };
   }
 
-  /** The file's release: drops the fence reference (once). */
+  /** Drop the creator's reference to the file (fput); the last one releases the sync_file. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.fence.put();
+    fput(this.file);
   }
 }
+
+/** sync_file_fdget(): the sync_file behind a descriptor, or null. */
+export function syncFileFdget(fd: number, files: FdTable): SyncFile | null {
+  const file = files.lookup(fd);
+  return file && file.fOp === syncFileFops ? (file.privateData as SyncFile) : null;
+}
+
+/** sync_file_get_fence(fd): a new reference to the fence of a sync_file descriptor, or null. */
+export function syncFileGetFence(fd: number, files: FdTable): DmaFence | null {
+  const sf = syncFileFdget(fd, files);
+  return sf ? sf.fence.get() : null;
+}
+
+/** Whether a file is a sync_file. */
+export function isSyncFile(file: File): boolean {
+  return file.fOp === syncFileFops;
+}
+
+function ioctlMerge(sf: SyncFile, arg: UserArg, files: FdTable): number {
+  const fd = files.getUnusedFdFlags(O_CLOEXEC);
+  if (fd < 0) return fd;
+  const fail = (err: number): number => {
+    files.putUnusedFd(fd);
+    return err;
+  };
+  const raw = copyFromUser(arg, syncMergeData.size);
+  if (!raw) return fail(-EFAULT);
+  const data = syncMergeData.decode(raw);
+  if (data.flags || data.pad) return fail(-EINVAL);
+  const fence2 = syncFileFdget(data.fd2, files);
+  if (!fence2) return fail(-ENOENT);
+  // data.name[31] = '\0' : the decoded name already stops at 31 bytes or the NUL.
+  const fence3 = SyncFile.merge(data.name, sf, fence2);
+  if (!fence3) return fail(-ENOMEM);
+  data.fence = fd;
+  if (!copyToUser(arg, syncMergeData.encode(data))) {
+    fence3.release();
+    return fail(-EFAULT);
+  }
+  files.fdInstall(fd, fence3.file);
+  return 0;
+}
+
+function ioctlFileInfo(sf: SyncFile, arg: UserArg): number {
+  const raw = copyFromUser(arg, syncFileInfo.size);
+  if (!raw) return -EFAULT;
+  const info = syncFileInfo.decode(raw);
+  if (info.flags || info.pad) return -EINVAL;
+  const count = sf.numFences();
+  let out: SyncFileInfo;
+  if (!info.numFences) {
+    out = sf.info(false);
+  } else {
+    if (info.numFences < count) return -EINVAL;
+    if (shouldFailAlloc('slab')) return -ENOMEM;
+    out = sf.info(true);
+    const dst = userPtr(arg, info.syncFenceInfo, count * SIZEOF_SYNC_FENCE_INFO);
+    if (!dst) return -EFAULT;
+    out.fences!.forEach((f, i) => syncFenceInfo.write(dst, i * SIZEOF_SYNC_FENCE_INFO, f));
+  }
+  const res = syncFileInfo.encode({ ...info, name: out.name, status: out.status, numFences: out.numFences });
+  return copyToUser(arg, res) ? 0 : -EFAULT;
+}
+
+function ioctlSetDeadline(sf: SyncFile, arg: UserArg): number {
+  const raw = copyFromUser(arg, syncSetDeadline.size);
+  if (!raw) return -EFAULT;
+  const ts = syncSetDeadline.decode(raw);
+  if (ts.pad) return -EINVAL;
+  sf.fence.setDeadline(ts.deadlineNs);
+  return 0;
+}
+
+const syncFileFops: FileOperations = {
+  release(_inode, file): void {
+    const sf = file.privateData as SyncFile;
+    if (sf.pollEnabled) sf.fence.removeCallback(sf.cb);
+    sf.fence.put();
+  },
+  /** sync_file_poll(): EPOLLIN once the fence has signaled (with or without an error). */
+  poll(file, pt: PollTable | null): number {
+    const sf = file.privateData as SyncFile;
+    pt?.wait(sf.wq);
+    if (sf.cb.owner === null && !sf.pollEnabled) {
+      sf.pollEnabled = true;
+      if (sf.fence.addCallback(sf.cb, fenceCheckCb) < 0) sf.wq.wake(EPOLLIN);
+    }
+    return sf.fence.isSignaled() ? EPOLLIN : 0;
+  },
+  unlockedIoctl(file, cmd, arg, task: Task): number {
+    const sf = file.privateData as SyncFile;
+    switch (cmd) {
+      case SYNC_IOC_MERGE: return ioctlMerge(sf, arg, task.files);
+      case SYNC_IOC_FILE_INFO: return ioctlFileInfo(sf, arg);
+      case SYNC_IOC_SET_DEADLINE: return ioctlSetDeadline(sf, arg);
+      default: return -ENOTTY;
+    }
+  },
+};
 
 /** sync_fill_fence_info() */
 export function syncFillFenceInfo(f: DmaFence): SyncFenceInfo {

@@ -1,7 +1,7 @@
 /** sync_file kernel object (drivers/dma-buf/sync_file.c). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../helpers/harness.js';
+import { expectWarn } from '../../helpers/harness.js';
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from '../../../src/kernel/fence/dma-fence.js';
 import { SyncFile } from '../../../src/kernel/sync/sync-file.js';
 import { EIO } from '../../../src/kernel/lib/errno.js';
@@ -11,15 +11,17 @@ const ops: DmaFenceOps = { getDriverName: () => 'drv', getTimelineName: () => 't
 const fence = (ctx = dmaFenceContextAlloc(1), seqno = 1): DmaFence => new DmaFence(ops, ctx, seqno);
 
 describe('sync_file', () => {
-  test('create takes its own reference; release drops it once', () => {
+  test('create takes its own reference; the file\'s last reference drops it; a second release WARNs', async () => {
     const f = fence();
     const sf = SyncFile.create(f)!;
     assert.equal(f.refcount, 2);
+    assert.equal(sf.file.name, 'sync_file');
     const got = sf.getFence();
     assert.equal(got, f);
     got.put();
     sf.release();
-    sf.release();
+    assert.equal(f.refcount, 1);
+    await expectWarn(() => sf.release(), 1);
     assert.equal(f.refcount, 1);
     f.put();
   });

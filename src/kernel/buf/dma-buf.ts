@@ -1,0 +1,335 @@
+/**
+ * struct dma_buf: export, the file behind it, reference counting, release
+ * and the global list (drivers/dma-buf/dma-buf.c, include/linux/dma-buf.h
+ * as of the newest seed, dma-buf.h-v6).
+ */
+import { BUG, WARN } from '../lib/bug.js';
+import { EBADF, EINVAL, ENOENT, ENOMEM } from '../lib/errno.js';
+import { kerr } from '../lib/errno.js';
+import { shouldFailAlloc } from '../lib/failslab.js';
+import { kconfig } from '../lib/kconfig.js';
+import { tracepoint } from '../lib/trace.js';
+import { O_ACCMODE, O_NONBLOCK, SEEK_END, SEEK_SET } from '../../uapi/fcntl.js';
+import { DmaFenceCb } from '../fence/dma-fence.js';
+import { DmaResv } from '../resv/dma-resv.js';
+import { File, Inode, WaitQueue, fput, getFile, type FileOperations } from '../fs/file.js';
+import type { FdTable } from '../fs/fdtable.js';
+import { IosysMap } from '../mm/iosys-map.js';
+import { PAGE_SHIFT } from '../mm/page.js';
+import type { Vma } from '../mm/vma.js';
+import type { SgTable } from '../mm/scatterlist.js';
+import type { DmaDataDirection } from '../mm/dma-mapping.js';
+import type { Device } from '../mm/device.js';
+import { dmaBufPoll } from './poll.js';
+import { dmaBufIoctl } from './ioctl.js';
+import { dmaBufShowFdinfo } from './debug.js';
+
+/** struct dma_buf_ops: what an exporter implements. */
+export interface DmaBufOps {
+  /** .cache_sgt_mapping: the core caches the first mapping of each attachment (not with pin/unpin) */
+  cacheSgtMapping?: boolean;
+  /** .attach: may refuse a device (-EBUSY: the storage cannot be made reachable for it) */
+  attach?(dmabuf: DmaBuf, attach: DmaBufAttachment): number | Promise<number>;
+  /** .detach */
+  detach?(dmabuf: DmaBuf, attach: DmaBufAttachment): void;
+  /** .pin (resv held): the buffer must not move any more; makes the exporter dynamic (needs .unpin) */
+  pin?(attach: DmaBufAttachment): number | Promise<number>;
+  /** .unpin (resv held) */
+  unpin?(attach: DmaBufAttachment): void;
+  /** .map_dma_buf (mandatory; resv held for dynamic exporters): a new sg_table mapped for attach.dev, or throws / returns null */
+  mapDmaBuf(attach: DmaBufAttachment, dir: DmaDataDirection): SgTable | null | Promise<SgTable | null>;
+  /** .unmap_dma_buf (mandatory) */
+  unmapDmaBuf(attach: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection): void;
+  /** .release (mandatory): after the last reference */
+  release(dmabuf: DmaBuf): void;
+  /** .begin_cpu_access */
+  beginCpuAccess?(dmabuf: DmaBuf, dir: DmaDataDirection): number | Promise<number>;
+  /** .end_cpu_access */
+  endCpuAccess?(dmabuf: DmaBuf, dir: DmaDataDirection): number | Promise<number>;
+  /** .mmap: fill vma.view with the buffer's pages from vma.vmPgoff */
+  mmap?(dmabuf: DmaBuf, vma: Vma): number | Promise<number>;
+  /** .vmap (resv held): a kernel mapping of the whole buffer */
+  vmap?(dmabuf: DmaBuf, map: IosysMap): number | Promise<number>;
+  /** .vunmap (resv held) */
+  vunmap?(dmabuf: DmaBuf, map: IosysMap): void;
+}
+
+/** struct dma_buf_attach_ops: what a dynamic importer implements. */
+export interface DmaBufAttachOps {
+  /** .allow_peer2peer: the importer can handle memory without struct pages */
+  allowPeer2peer?: boolean;
+  /** .move_notify (resv held): the buffer moved; re-map before the next access */
+  moveNotify(attach: DmaBufAttachment): void;
+}
+
+/** struct dma_buf_attachment */
+export class DmaBufAttachment {
+  /** the cached mapping (when one is cached) and its direction */
+  sgt: SgTable | null = null;
+  dir: DmaDataDirection = 0;
+  peer2peer = false;
+  /** exporter's data */
+  priv: unknown = null;
+  constructor(
+    readonly dmabuf: DmaBuf,
+    readonly dev: Device,
+    readonly importerOps: DmaBufAttachOps | null,
+    readonly importerPriv: unknown,
+  ) {}
+}
+
+/** struct dma_buf_poll_cb_t */
+export class DmaBufPollCb extends DmaFenceCb {
+  /** the event a callback is pending for (0 when idle) */
+  active = 0;
+  constructor(readonly dmabuf: DmaBuf) {
+    super();
+  }
+}
+
+/** struct module, for the owner reference an exporter holds. */
+export interface ModuleRef {
+  name: string;
+  /** try_module_get(): false while the module is going away */
+  tryGet(): boolean;
+  put(): void;
+}
+
+/** struct dma_buf_export_info */
+export interface DmaBufExportInfo {
+  expName: string;
+  owner?: ModuleRef | null;
+  ops: DmaBufOps;
+  size: number;
+  /** file flags: only O_ACCMODE and O_NONBLOCK are kept */
+  flags: number;
+  /** null: the dma-buf gets a reservation object of its own */
+  resv?: DmaResv | null;
+  priv: unknown;
+}
+
+/** DMA_BUF_NAME_LEN */
+export const DMA_BUF_NAME_LEN = 32;
+
+/** struct dma_buf */
+export class DmaBuf {
+  readonly size: number;
+  file!: File;
+  readonly attachments: DmaBufAttachment[] = [];
+  readonly ops: DmaBufOps;
+  vmappingCounter = 0;
+  readonly vmapPtr = new IosysMap();
+  readonly expName: string;
+  /** user name from DMA_BUF_SET_NAME, null when unset */
+  name: string | null = null;
+  readonly owner: ModuleRef | null;
+  priv: unknown;
+  readonly resv: DmaResv;
+  /** the reservation object is the buffer's own (fini at release) */
+  readonly ownResv: boolean;
+  /** wait queue for poll() */
+  readonly poll = new WaitQueue();
+  readonly cbIn: DmaBufPollCb;
+  readonly cbOut: DmaBufPollCb;
+  /** set once released (for use-after-free checks) */
+  released = false;
+
+  /** @internal use dmaBufExport() */
+  constructor(info: DmaBufExportInfo, resv: DmaResv | null) {
+    this.size = info.size;
+    this.ops = info.ops;
+    this.expName = info.expName;
+    this.owner = info.owner ?? null;
+    this.priv = info.priv;
+    this.ownResv = !resv;
+    this.resv = resv ?? new DmaResv();
+    this.cbIn = new DmaBufPollCb(this);
+    this.cbOut = new DmaBufPollCb(this);
+  }
+
+  /** The inode number (unique, from 1). */
+  get ino(): number {
+    return this.file.inode.ino;
+  }
+}
+
+/** The global list of dma-bufs (db_list), most recently exported first. */
+const dbList: DmaBuf[] = [];
+
+/** dma-bufs alive, for leak checks; the dmabuf inode counter. */
+export const dmaBufStats = { live: 0, exported: 0, bytes: 0 };
+let dmabufInode = 0;
+
+const tpExport = tracepoint('dma_buf_export');
+const tpFd = tracepoint('dma_buf_fd');
+const tpGet = tracepoint('dma_buf_get');
+const tpPut = tracepoint('dma_buf_put');
+
+/** is_dma_buf_file() */
+export function isDmaBufFile(file: File): boolean {
+  return file.fOp === dmaBufFops;
+}
+
+/** dma_buf_is_dynamic(): the exporter has pin, so it moves storage and is called with the resv lock. */
+export function dmaBufIsDynamic(dmabuf: DmaBuf): boolean {
+  return dmabuf.ops.pin !== undefined;
+}
+
+/** dma_buf_attachment_is_dynamic(): the importer attached with importer ops. */
+export function dmaBufAttachmentIsDynamic(attach: DmaBufAttachment): boolean {
+  return attach.importerOps !== null;
+}
+
+const dmaBufFops: FileOperations = {
+  release(_inode, file): void {
+    // dma_buf_file_release: off the list; the teardown follows with the dentry.
+    const dmabuf = file.privateData as DmaBuf;
+    const i = dbList.indexOf(dmabuf);
+    if (i >= 0) dbList.splice(i, 1);
+  },
+  /** dma_buf_mmap_internal() */
+  mmap(file, vma): number | Promise<number> {
+    if (!isDmaBufFile(file)) return -EINVAL;
+    const dmabuf = file.privateData as DmaBuf;
+    if (!dmabuf.ops.mmap) return -EINVAL;
+    // The size check truncates: a partial last page is not mappable.
+    if (vma.vmPgoff + vma.pages() > Math.floor(dmabuf.size / 2 ** PAGE_SHIFT)) return -EINVAL;
+    return dmabuf.ops.mmap(dmabuf, vma);
+  },
+  /** dma_buf_llseek(): only SEEK_END/SEEK_SET with offset 0 (to learn the size). */
+  llseek(file, offset, whence): number {
+    if (!isDmaBufFile(file)) return -EBADF;
+    const dmabuf = file.privateData as DmaBuf;
+    let base: number;
+    if (whence === SEEK_END) base = dmabuf.size;
+    else if (whence === SEEK_SET) base = 0;
+    else return -EINVAL;
+    if (offset !== 0) return -EINVAL;
+    return base;
+  },
+  poll(file, pt) {
+    return dmaBufPoll(file, pt);
+  },
+  unlockedIoctl(file, cmd, arg, task) {
+    return dmaBufIoctl(file, cmd, arg, task);
+  },
+  showFdinfo(file): string {
+    return dmaBufShowFdinfo(file);
+  },
+};
+
+/** dma_buf_release(): the teardown after the file's last reference. */
+function dmaBufRelease(dmabuf: DmaBuf): void {
+  if (dmabuf.vmappingCounter) BUG('dma_buf_release: buffer still vmapped');
+  // A pending poll callback holds a file reference, so this cannot happen unless references are unbalanced.
+  if (dmabuf.cbIn.active || dmabuf.cbOut.active) BUG('dma_buf_release: poll callback still active');
+  dmabuf.ops.release(dmabuf);
+  if (dmabuf.ownResv) dmabuf.resv.fini();
+  WARN(dmabuf.attachments.length > 0, `dma_buf_release: ${dmabuf.attachments.length} attachment(s) left on ${dmabuf.expName}`);
+  dmabuf.owner?.put();
+  dmabuf.released = true;
+  dmaBufStats.live--;
+  dmaBufStats.bytes -= dmabuf.size;
+}
+
+/**
+ * dma_buf_export(exp_info): a new dma-buf with its file, or throws
+ * KernelError: -EINVAL (WARN) for missing priv, ops, map_dma_buf,
+ * unmap_dma_buf or release, for cache_sgt_mapping with pin/unpin and for
+ * pin without unpin (or the reverse); -ENOENT when the owner module is
+ * going away; -ENOMEM; -EINVAL for an empty exporter name when sysfs stats
+ * are on. Must be called without the resv lock.
+ */
+export function dmaBufExport(info: DmaBufExportInfo): DmaBuf {
+  const ops = info.ops;
+  if (!info.priv || !ops || !ops.mapDmaBuf || !ops.unmapDmaBuf || !ops.release) {
+    WARN(true, 'dma_buf_export: priv, ops, map_dma_buf, unmap_dma_buf and release are mandatory');
+    throw kerr(-EINVAL, 'dma_buf_export: missing priv or mandatory ops');
+  }
+  if (ops.cacheSgtMapping && (ops.pin || ops.unpin)) {
+    WARN(true, 'dma_buf_export: cache_sgt_mapping together with pin/unpin');
+    throw kerr(-EINVAL, 'dma_buf_export: cache_sgt_mapping with pin/unpin');
+  }
+  if (!ops.pin !== !ops.unpin) {
+    WARN(true, 'dma_buf_export: pin without unpin, or unpin without pin');
+    throw kerr(-EINVAL, 'dma_buf_export: pin and unpin go together');
+  }
+  if (info.owner && !info.owner.tryGet()) throw kerr(-ENOENT, 'dma_buf_export: exporter module is going away');
+  if (shouldFailAlloc('slab')) {
+    info.owner?.put();
+    throw kerr(-ENOMEM);
+  }
+  if (kconfig.DMABUF_SYSFS_STATS && !info.expName) {
+    info.owner?.put();
+    throw kerr(-EINVAL, 'exporter name must not be empty if stats needed');
+  }
+  const dmabuf = new DmaBuf(info, info.resv ?? null);
+  // dma_buf_getfile(): an anon inode with a unique number and the size.
+  const inode = new Inode(++dmabufInode);
+  inode.size = info.size;
+  const file = new File(inode, 'dmabuf', info.flags & (O_ACCMODE | O_NONBLOCK), dmaBufFops, dmabuf);
+  file.onFinalRelease = () => dmaBufRelease(dmabuf);
+  dmabuf.file = file;
+  dbList.unshift(dmabuf);
+  dmaBufStats.live++;
+  dmaBufStats.exported++;
+  dmaBufStats.bytes += info.size;
+  if (tpExport.enabled) tpExport.emit({ exp_name: info.expName, size: info.size, ino: inode.ino });
+  return dmabuf;
+}
+
+/** get_dma_buf(): another reference (on the file). */
+export function getDmaBuf(dmabuf: DmaBuf): DmaBuf {
+  getFile(dmabuf.file);
+  return dmabuf;
+}
+
+/** dma_buf_put(): drop a reference; WARNs for a NULL buffer. */
+export function dmaBufPut(dmabuf: DmaBuf | null | undefined): void {
+  if (!dmabuf || !dmabuf.file) {
+    WARN(true, 'dma_buf_put(NULL)');
+    return;
+  }
+  if (tpPut.enabled) tpPut.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino });
+  fput(dmabuf.file);
+}
+
+/**
+ * dma_buf_fd(dmabuf, flags): a descriptor in `files` for the buffer; the
+ * descriptor takes over the caller's reference. -EINVAL without a buffer,
+ * -EMFILE when the table is full.
+ */
+export function dmaBufFd(dmabuf: DmaBuf | null, flags: number, files: FdTable): number {
+  if (!dmabuf || !dmabuf.file) return -EINVAL;
+  const fd = files.getUnusedFdFlags(flags);
+  if (fd < 0) return fd;
+  files.fdInstall(fd, dmabuf.file);
+  if (tpFd.enabled) tpFd.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino, fd });
+  return fd;
+}
+
+/**
+ * dma_buf_get(fd): the buffer behind a descriptor, with a new reference.
+ * Throws -EBADF for a closed descriptor, -EINVAL if it is not a dma-buf.
+ */
+export function dmaBufGet(fd: number, files: FdTable): DmaBuf {
+  const file = files.fget(fd);
+  if (!file) throw kerr(-EBADF);
+  if (!isDmaBufFile(file)) {
+    fput(file);
+    throw kerr(-EINVAL, 'not a dma-buf');
+  }
+  const dmabuf = file.privateData as DmaBuf;
+  if (tpGet.enabled) tpGet.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino, fd });
+  return dmabuf;
+}
+
+/** dma_buf_get() from a file (the kernel-internal form). */
+export function dmaBufFromFile(file: File): DmaBuf | null {
+  return isDmaBufFile(file) ? (file.privateData as DmaBuf) : null;
+}
+
+/** The global list, most recent first (what bufinfo walks). */
+export function dmaBufList(): readonly DmaBuf[] {
+  return dbList;
+}

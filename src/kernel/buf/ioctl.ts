@@ -1,0 +1,146 @@
+/**
+ * The dma-buf ioctls (dma_buf_ioctl, include/uapi/linux/dma-buf.h):
+ * SYNC (the CPU-access bracket), SET_NAME (_A/_B), EXPORT_SYNC_FILE and
+ * IMPORT_SYNC_FILE. Each is also callable from the kernel face with
+ * decoded arguments.
+ */
+import { EFAULT, EINVAL, ENOMEM, ENOTTY } from '../lib/errno.js';
+import { copyFromUser, copyToUser, strndupUser, type UserArg } from '../lib/uaccess.js';
+import type { Task } from '../lib/task.js';
+import { O_CLOEXEC } from '../../uapi/fcntl.js';
+import {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_NAME_LEN, DMA_BUF_SET_NAME_A,
+  DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_SYNC_WRITE,
+  dmaBufSync, dmaBufSyncFile,
+} from '../../uapi/dma-buf.js';
+import { type DmaFence, dmaFenceGetStub } from '../fence/dma-fence.js';
+import { dmaFenceUnwrapForEach } from '../fence/dma-fence-unwrap.js';
+import { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE, dmaResvUsageRw } from '../resv/dma-resv.js';
+import type { Out } from '../lib/out.js';
+import { SyncFile, syncFileGetFence } from '../sync/sync-file.js';
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDataDirection } from '../mm/dma-mapping.js';
+import type { File } from '../fs/file.js';
+import type { FdTable } from '../fs/fdtable.js';
+import type { DmaBuf } from './dma-buf.js';
+import { dmaBufBeginCpuAccess, dmaBufEndCpuAccess } from './cpu-access.js';
+
+/** DMA_BUF_IOCTL_SYNC with decoded flags: the direction rules, then begin or end CPU access. */
+export async function dmaBufSyncIoctl(dmabuf: DmaBuf, flags: number, signal?: AbortSignal): Promise<number> {
+  if (flags & ~DMA_BUF_SYNC_VALID_FLAGS_MASK) return -EINVAL;
+  let dir: DmaDataDirection;
+  switch (flags & DMA_BUF_SYNC_RW) {
+    case DMA_BUF_SYNC_READ: dir = DMA_FROM_DEVICE; break;
+    case DMA_BUF_SYNC_WRITE: dir = DMA_TO_DEVICE; break;
+    case DMA_BUF_SYNC_RW: dir = DMA_BIDIRECTIONAL; break;
+    default: return -EINVAL;
+  }
+  return flags & DMA_BUF_SYNC_END ? dmaBufEndCpuAccess(dmabuf, dir) : dmaBufBeginCpuAccess(dmabuf, dir, signal);
+}
+
+/** dma_buf_set_name(): replace the user name; -EINVAL for DMA_BUF_NAME_LEN bytes or more. */
+export function dmaBufSetName(dmabuf: DmaBuf, name: string): number {
+  if (new TextEncoder().encode(name).length >= DMA_BUF_NAME_LEN) return -EINVAL;
+  dmabuf.name = name;
+  return 0;
+}
+
+/**
+ * dma_buf_export_sync_file() with decoded flags: a sync_file for the
+ * fences a CPU access with `flags` would wait for (the signaled stub if
+ * none). -EINVAL for flags outside READ|WRITE or neither; -ENOMEM.
+ */
+export function dmaBufExportSyncFile(dmabuf: DmaBuf, flags: number, out: Out<SyncFile | null>): number {
+  out.value = null;
+  if (flags & ~DMA_BUF_SYNC_RW) return -EINVAL;
+  if ((flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
+  const usage = dmaResvUsageRw(!!(flags & DMA_BUF_SYNC_WRITE));
+  const fence: Out<DmaFence | null> = { value: null };
+  const ret = dmabuf.resv.getSingleton(usage, fence);
+  if (ret) return ret;
+  const f = fence.value ?? dmaFenceGetStub();
+  const sf = SyncFile.create(f);
+  f.put();
+  if (!sf) return -ENOMEM;
+  out.value = sf;
+  return 0;
+}
+
+/**
+ * dma_buf_import_sync_file() with a decoded fence: add its leaves to the
+ * reservation object as writers (WRITE set) or readers. -EINVAL for bad
+ * flags; -ENOMEM.
+ */
+export async function dmaBufImportSyncFence(dmabuf: DmaBuf, flags: number, fence: DmaFence): Promise<number> {
+  if (flags & ~DMA_BUF_SYNC_RW) return -EINVAL;
+  if ((flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
+  const usage = flags & DMA_BUF_SYNC_WRITE ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ;
+  let n = 0;
+  for (const _ of dmaFenceUnwrapForEach(fence)) n++;
+  let ret = 0;
+  if (n > 0) {
+    await dmabuf.resv.lockResv(null);
+    ret = dmabuf.resv.reserveFences(n);
+    if (!ret) for (const f of dmaFenceUnwrapForEach(fence)) dmabuf.resv.addFence(f, usage);
+    dmabuf.resv.unlock();
+  }
+  return ret;
+}
+
+async function ioctlExportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable): Promise<number> {
+  const raw = copyFromUser(arg, dmaBufSyncFile.size);
+  if (!raw) return -EFAULT;
+  const a = dmaBufSyncFile.decode(raw);
+  if (a.flags & ~DMA_BUF_SYNC_RW || (a.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
+  const fd = files.getUnusedFdFlags(O_CLOEXEC);
+  if (fd < 0) return fd;
+  const sf: Out<SyncFile | null> = { value: null };
+  const ret = dmaBufExportSyncFile(dmabuf, a.flags, sf);
+  if (ret) {
+    files.putUnusedFd(fd);
+    return ret;
+  }
+  if (!copyToUser(arg, dmaBufSyncFile.encode({ flags: a.flags, fd }))) {
+    sf.value!.release();
+    files.putUnusedFd(fd);
+    return -EFAULT;
+  }
+  files.fdInstall(fd, sf.value!.file);
+  return 0;
+}
+
+async function ioctlImportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable): Promise<number> {
+  const raw = copyFromUser(arg, dmaBufSyncFile.size);
+  if (!raw) return -EFAULT;
+  const a = dmaBufSyncFile.decode(raw);
+  if (a.flags & ~DMA_BUF_SYNC_RW || (a.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
+  const fence = syncFileGetFence(a.fd, files);
+  if (!fence) return -EINVAL;
+  const ret = await dmaBufImportSyncFence(dmabuf, a.flags, fence);
+  fence.put();
+  return ret;
+}
+
+/** dma_buf_ioctl(file, cmd, arg) */
+export async function dmaBufIoctl(file: File, cmd: number, arg: UserArg, task: Task): Promise<number> {
+  const dmabuf = file.privateData as DmaBuf;
+  switch (cmd) {
+    case DMA_BUF_IOCTL_SYNC: {
+      const raw = copyFromUser(arg, dmaBufSync.size);
+      if (!raw) return -EFAULT;
+      return dmaBufSyncIoctl(dmabuf, dmaBufSync.decode(raw).flags, task.signal);
+    }
+    case DMA_BUF_SET_NAME_A:
+    case DMA_BUF_SET_NAME_B: {
+      const name = strndupUser(arg, DMA_BUF_NAME_LEN);
+      if (typeof name === 'number') return name;
+      dmabuf.name = name;
+      return 0;
+    }
+    case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
+      return ioctlExportSyncFile(dmabuf, arg, task.files);
+    case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
+      return ioctlImportSyncFile(dmabuf, arg, task.files);
+    default:
+      return -ENOTTY;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * struct file, struct inode and their reference counting (fs/file_table.c,
+ * include/linux/fs.h). A file is what a file descriptor points at; the
+ * last fput() runs the file's release.
+ */
+import { krefGet } from '../lib/kref.js';
+import { WARN } from '../lib/bug.js';
+import { O_ACCMODE } from '../../uapi/fcntl.js';
+import type { Vma } from '../mm/vma.js';
+import type { Task } from '../lib/task.js';
+import type { UserArg } from '../lib/uaccess.js';
+
+export const FMODE_READ = 0x1;
+export const FMODE_WRITE = 0x2;
+export const FMODE_LSEEK = 0x4;
+export const FMODE_PREAD = 0x8;
+export const FMODE_PWRITE = 0x10;
+export const FMODE_OPENED = 0x80000;
+
+/** A poll wait: the file calls `wake(mask)` when the events it reported may have changed. */
+export interface PollTable {
+  /** requested events (poll_requested_events()) */
+  events: number;
+  /** registers interest: called by the file's poll with a wake function for its wait queue */
+  wait(queue: WaitQueue): void;
+}
+
+/** wait_queue_head_t: pollers waiting for a file's events. */
+export class WaitQueue {
+  private readonly waiters = new Set<(mask: number) => void>();
+  add(fn: (mask: number) => void): () => void {
+    this.waiters.add(fn);
+    return () => this.waiters.delete(fn);
+  }
+  /** wake_up_poll() */
+  wake(mask: number): void {
+    for (const w of [...this.waiters]) w(mask);
+  }
+  get size(): number {
+    return this.waiters.size;
+  }
+}
+
+/** struct file_operations (the ones this kernel uses) */
+export interface FileOperations {
+  release?(inode: Inode, file: File): void;
+  llseek?(file: File, offset: number, whence: number): number;
+  mmap?(file: File, vma: Vma): number | Promise<number>;
+  poll?(file: File, pt: PollTable | null): number | Promise<number>;
+  /** arg: the user buffer (struct bytes) or a number; task: the caller (its fd table and signals) */
+  unlockedIoctl?(file: File, cmd: number, arg: UserArg, task: Task): number | Promise<number>;
+  read?(file: File, length: number, pos: number): Uint8Array | number;
+  write?(file: File, data: Uint8Array, pos: number): number;
+  showFdinfo?(file: File): string;
+}
+
+let nextIno = 1000;
+
+/** struct inode */
+export class Inode {
+  ino: number;
+  size = 0;
+  /** i_private */
+  private: unknown = null;
+  constructor(ino?: number) {
+    this.ino = ino ?? nextIno++;
+  }
+}
+
+/** Files that are open (some reference left), for leak checks. */
+export const fileStats = { live: 0 };
+
+/** struct file */
+export class File {
+  fOp: FileOperations;
+  privateData: unknown;
+  /** f_flags: O_* (open flags kept by the file) */
+  fFlags: number;
+  /** f_mode: FMODE_* */
+  fMode: number;
+  /** f_count */
+  refcount = 1;
+  fPos = 0;
+  readonly inode: Inode;
+  /** the dentry name (what d_path shows), e.g. "dmabuf", "sync_file", "memfd:name" */
+  readonly name: string;
+  /** called after release when the last reference is gone (the dentry's d_release) */
+  onFinalRelease: (() => void) | null = null;
+
+  constructor(inode: Inode, name: string, flags: number, fops: FileOperations, privateData: unknown = null) {
+    this.inode = inode;
+    this.name = name;
+    this.fFlags = flags;
+    this.fOp = fops;
+    this.privateData = privateData;
+    // OPEN_FMODE(flags): O_RDONLY -> READ, O_WRONLY -> WRITE, O_RDWR -> both
+    this.fMode = (((flags & O_ACCMODE) + 1) & O_ACCMODE) | FMODE_OPENED;
+    if (fops.llseek) this.fMode |= FMODE_LSEEK;
+    fileStats.live++;
+  }
+}
+
+/** alloc_file_pseudo(inode, mnt, name, flags, fops) */
+export function allocFilePseudo(inode: Inode, name: string, flags: number, fops: FileOperations): File {
+  return new File(inode, name, flags, fops);
+}
+
+/** get_file(): another reference. */
+export function getFile(file: File): File {
+  krefGet(file);
+  return file;
+}
+
+/** file_count() */
+export function fileCount(file: File): number {
+  return file.refcount;
+}
+
+/** fput(): drop a reference; the last one releases the file. */
+export function fput(file: File): void {
+  if (file.refcount <= 0) {
+    WARN(true, `fput() of a released file (${file.name})`);
+    return;
+  }
+  if (--file.refcount > 0) return;
+  fileStats.live--;
+  file.fOp.release?.(file.inode, file);
+  file.onFinalRelease?.();
+}

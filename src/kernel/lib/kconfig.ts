@@ -1,0 +1,12 @@
+/**
+ * Build-time switches of drivers/dma-buf/Kconfig that change behaviour.
+ * Set them before the objects they affect exist.
+ */
+export const kconfig = {
+  /** CONFIG_DMABUF_MOVE_NOTIFY: dynamic importers of dynamic exporters are not pinned on map */
+  DMABUF_MOVE_NOTIFY: false,
+  /** CONFIG_DMABUF_DEBUG: mangle the page links of sg_tables handed to importers */
+  DMABUF_DEBUG: false,
+  /** CONFIG_DMABUF_SYSFS_STATS: /sys/kernel/dmabuf/buffers/<ino>/{exporter_name,size} */
+  DMABUF_SYSFS_STATS: true,
+};
