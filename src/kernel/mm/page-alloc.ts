@@ -75,12 +75,27 @@ export interface MemoryConfig {
   normalBytes?: number;
   /** bytes of ZONE_DMA32 (below 4 GiB) */
   dma32Bytes?: number;
+  /** bytes of the CMA area (cma=), reserved below 4 GiB after DMA32 */
+  cmaBytes?: number;
 }
+
+/** A contiguous memory area (mm/cma.c): a bitmap of pages handed out in aligned runs. */
+class CmaArea {
+  readonly bitmap: Uint8Array;
+  used = 0;
+  constructor(readonly name: string, readonly basePfn: number, readonly count: number) {
+    this.bitmap = new Uint8Array(count);
+  }
+}
+
+/** CONFIG_CMA_ALIGNMENT */
+export const CMA_ALIGNMENT = 8;
 
 const DMA32_START = (16 << 20) >> PAGE_SHIFT; // leave the first 16 MiB out, as ZONE_DMA
 const NORMAL_START = (4 * 2 ** 30) / PAGE_SIZE;
 
 let zones: Zone[] = [];
+let cma: CmaArea | null = null;
 let allocated = 0;
 const stats = { allocations: 0, frees: 0 };
 
@@ -89,7 +104,12 @@ export function memInit(cfg: MemoryConfig = {}): void {
   if (allocated) throw new Error(`memInit: ${allocated} pages are still allocated`);
   const normal = Math.floor((cfg.normalBytes ?? 2 * 2 ** 30) / PAGE_SIZE);
   const dma32 = Math.floor((cfg.dma32Bytes ?? 256 * 2 ** 20) / PAGE_SIZE);
+  const cmaPages = Math.floor((cfg.cmaBytes ?? 64 * 2 ** 20) / PAGE_SIZE);
   zones = [new Zone('NORMAL', NORMAL_START, normal), new Zone('DMA32', DMA32_START, dma32)];
+  // The CMA area follows DMA32, aligned to the largest CMA alignment.
+  const align = 1 << CMA_ALIGNMENT;
+  const cmaBase = Math.ceil((DMA32_START + dma32) / align) * align;
+  cma = cmaPages > 0 ? new CmaArea('reserved', cmaBase, cmaPages) : null;
 }
 
 memInit();
@@ -135,6 +155,56 @@ export function freePages(first: Page, order: number): void {
   zone!.freeBlock(first.pfn, order);
   allocated -= 1 << order;
   stats.frees++;
+}
+
+/** The CMA area's name and size, or null when there is none. */
+export function cmaArea(): { name: string; pages: number; used: number } | null {
+  return cma ? { name: cma.name, pages: cma.count, used: cma.used } : null;
+}
+
+/**
+ * cma_alloc(cma, count, align, no_warn): `count` physically contiguous
+ * pages aligned to 2^align pages, whose bytes are `backing` from 0 on; null
+ * when the area has no such run.
+ */
+export function cmaAlloc(count: number, align: number, backing: Backing): Page[] | null {
+  if (!cma || count <= 0 || shouldFailAlloc('page')) return null;
+  const step = 1 << Math.min(align, CMA_ALIGNMENT);
+  for (let start = 0; start + count <= cma.count; start += step) {
+    let free = true;
+    for (let i = 0; i < count; i++) {
+      if (cma.bitmap[start + i]) {
+        free = false;
+        break;
+      }
+    }
+    if (!free) continue;
+    cma.bitmap.fill(1, start, start + count);
+    cma.used += count;
+    allocated += count;
+    stats.allocations++;
+    const pages: Page[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = new Page(cma.basePfn + start + i, 'DMA32', backing, i * PAGE_SIZE);
+      memMapInsert(p);
+      pages.push(p);
+    }
+    return pages;
+  }
+  return null;
+}
+
+/** cma_release(cma, pages, count): false (WARN) if the pages are not from the area. */
+export function cmaRelease(pages: readonly Page[]): boolean {
+  if (!cma || pages.length === 0) return false;
+  const start = pages[0].pfn - cma.basePfn;
+  if (WARN(start < 0 || start + pages.length > cma.count, 'cma_release: pages not in the CMA area')) return false;
+  for (const p of pages) memMapRemove(p.pfn);
+  cma.bitmap.fill(0, start, start + pages.length);
+  cma.used -= pages.length;
+  allocated -= pages.length;
+  stats.frees++;
+  return true;
 }
 
 /** si_meminfo(): totals in pages. */

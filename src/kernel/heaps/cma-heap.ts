@@ -1,0 +1,77 @@
+/**
+ * The CMA heap (drivers/dma-buf/heaps/cma_heap.c): physically contiguous
+ * buffers from the CMA area, one sg_table entry each. Named after the
+ * default CMA region, as current Linux names it.
+ */
+import { WARN } from '../lib/bug.js';
+import { EINTR, EINVAL, ENOMEM, kerr } from '../lib/errno.js';
+import { shouldFailAlloc } from '../lib/failslab.js';
+import { cmaAlloc, cmaRelease, CMA_ALIGNMENT, getOrder } from '../mm/page-alloc.js';
+import { Backing, type Page, PAGE_SHIFT } from '../mm/page.js';
+import { sgAllocTableFromPages, type SgTable } from '../mm/scatterlist.js';
+import { VM_MAYSHARE, VM_SHARED, vmaMapPages, type Vma } from '../mm/vma.js';
+import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
+import type { Task } from '../lib/task.js';
+import { dmaHeapAdd, dmaHeapGetName, type DmaHeap } from './dma-heap.js';
+import { HeapBuffer, heapBufferOps } from './heap-buffer.js';
+
+/** The heap name (the default CMA region's name in current kernels). */
+export const CMA_HEAP_NAME = 'default_cma_region';
+
+/** struct cma_heap_buffer */
+export class CmaHeapBuffer extends HeapBuffer {
+  cmaPages: Page[] = [];
+  pages(): Page[] {
+    return this.cmaPages;
+  }
+  attachmentTable(): SgTable | null {
+    return sgAllocTableFromPages(this.cmaPages, 0, this.cmaPages.length << PAGE_SHIFT);
+  }
+}
+
+const cmaHeapBufOps = heapBufferOps({
+  /** cma_heap_mmap(): shared mappings only */
+  mmap(dmabuf: DmaBuf, vma: Vma): number {
+    if ((vma.vmFlags & (VM_SHARED | VM_MAYSHARE)) === 0) return -EINVAL;
+    const buffer = dmabuf.priv as CmaHeapBuffer;
+    return vmaMapPages(vma, buffer.cmaPages.slice(vma.vmPgoff));
+  },
+  release(dmabuf: DmaBuf): void {
+    const buffer = dmabuf.priv as CmaHeapBuffer;
+    if (buffer.vmapCnt > 0) {
+      WARN(true, 'cma_heap_dma_buf_release: buffer still mapped in the kernel');
+      buffer.vaddr = null;
+    }
+    cmaRelease(buffer.cmaPages);
+  },
+});
+
+/** cma_heap_allocate() */
+async function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: number, task?: Task): Promise<DmaBuf> {
+  if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
+  const pagecount = len >> PAGE_SHIFT;
+  const align = Math.min(getOrder(len), CMA_ALIGNMENT);
+  const buffer = new CmaHeapBuffer(len, new Backing(heap.name, len));
+  const pages = cmaAlloc(pagecount, align, buffer.backing);
+  if (!pages) throw kerr(-ENOMEM, `cma heap: no contiguous run of ${pagecount} pages`);
+  // The pages are cleared (a new backing store is zero); a killed process stops here.
+  if (task?.signal.aborted) {
+    cmaRelease(pages);
+    throw kerr(-EINTR);
+  }
+  buffer.cmaPages = pages;
+  try {
+    return dmaBufExport({ expName: dmaHeapGetName(heap), ops: cmaHeapBufOps, size: len, flags: fdFlags, priv: buffer });
+  } catch (e) {
+    cmaRelease(pages);
+    throw e;
+  }
+}
+
+let cmaHeap: DmaHeap | null = null;
+
+/** add_cma_heap(): register the CMA heap (once). */
+export function cmaHeapCreate(): DmaHeap {
+  cmaHeap ??= dmaHeapAdd({ name: CMA_HEAP_NAME, ops: { allocate: cmaHeapAllocate } });
+  return cmaHeap;
+}

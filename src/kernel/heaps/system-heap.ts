@@ -1,0 +1,113 @@
+/**
+ * The system heap (drivers/dma-buf/heaps/system_heap.c, heap "system"):
+ * zeroed pages taken in the largest chunks available (1 MiB, 64 KiB, then
+ * 4 KiB), never going back up in size, so buffers are physically
+ * scattered. One sg_table entry per chunk.
+ */
+import { EINTR, ENOMEM, kerr } from '../lib/errno.js';
+import { shouldFailAlloc } from '../lib/failslab.js';
+import { allocPages, freePages, GFP_KERNEL, __GFP_NORETRY } from '../mm/page-alloc.js';
+import { Backing, type Page, PAGE_SIZE } from '../mm/page.js';
+import { sgAllocTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
+import { vmaMapPages, type Vma } from '../mm/vma.js';
+import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
+import type { Task } from '../lib/task.js';
+import { dmaHeapAdd, dmaHeapGetName, type DmaHeap } from './dma-heap.js';
+import { HeapBuffer, heapBufferOps } from './heap-buffer.js';
+
+/** The orders tried, largest first, and their gfp flags (high orders do not reclaim). */
+export const SYSTEM_HEAP_ORDERS = [8, 4, 0] as const;
+const ORDER_FLAGS = [__GFP_NORETRY, __GFP_NORETRY, GFP_KERNEL];
+
+interface Chunk {
+  first: Page;
+  order: number;
+}
+
+/** struct system_heap_buffer */
+export class SystemHeapBuffer extends HeapBuffer {
+  readonly chunks: Chunk[] = [];
+  /** every page, in buffer order */
+  readonly allPages: Page[] = [];
+  sgTable!: SgTable;
+  constructor(readonly heap: DmaHeap, len: number) {
+    super(len, new Backing('system', len));
+  }
+
+  pages(): Page[] {
+    return this.allPages;
+  }
+
+  /** dup_sg_table() */
+  attachmentTable(): SgTable | null {
+    const t = sgAllocTable(this.sgTable.origNents);
+    if (!t) return null;
+    this.sgTable.sgl.forEach((sg, i) => sgSetPage(t.sgl[i], sg.page, sg.length, sg.offset));
+    return t;
+  }
+
+  free(): void {
+    for (const c of this.chunks) freePages(c.first, c.order);
+    this.chunks.length = 0;
+    this.allPages.length = 0;
+  }
+}
+
+const systemHeapBufOps = heapBufferOps({
+  mmap(dmabuf: DmaBuf, vma: Vma): number {
+    const buffer = dmabuf.priv as SystemHeapBuffer;
+    return vmaMapPages(vma, buffer.pages().slice(vma.vmPgoff));
+  },
+  release(dmabuf: DmaBuf): void {
+    (dmabuf.priv as SystemHeapBuffer).free();
+  },
+});
+
+/** alloc_largest_available(): the largest order that fits what remains and is not above max_order. */
+function allocLargestAvailable(buffer: SystemHeapBuffer, offset: number, size: number, maxOrder: number): Chunk | null {
+  for (let i = 0; i < SYSTEM_HEAP_ORDERS.length; i++) {
+    const order = SYSTEM_HEAP_ORDERS[i];
+    if (size < PAGE_SIZE << order) continue;
+    if (maxOrder < order) continue;
+    const pages = allocPages(ORDER_FLAGS[i], order, buffer.backing, offset);
+    if (!pages) continue;
+    buffer.allPages.push(...pages);
+    return { first: pages[0], order };
+  }
+  return null;
+}
+
+/** system_heap_allocate() */
+async function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: number, task?: Task): Promise<DmaBuf> {
+  if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
+  const buffer = new SystemHeapBuffer(heap, len);
+  let remaining = len;
+  let maxOrder: number = SYSTEM_HEAP_ORDERS[0];
+  try {
+    while (remaining > 0) {
+      // Do not keep allocating for a process that has been killed.
+      if (task?.signal.aborted) throw kerr(-EINTR);
+      const chunk = allocLargestAvailable(buffer, len - remaining, remaining, maxOrder);
+      if (!chunk) throw kerr(-ENOMEM, `system heap: out of memory allocating ${len} bytes`);
+      buffer.chunks.push(chunk);
+      remaining -= PAGE_SIZE << chunk.order;
+      maxOrder = chunk.order;
+    }
+    const table = sgAllocTable(buffer.chunks.length);
+    if (!table) throw kerr(-ENOMEM);
+    buffer.chunks.forEach((c, i) => sgSetPage(table.sgl[i], c.first, PAGE_SIZE << c.order, 0));
+    buffer.sgTable = table;
+    return dmaBufExport({ expName: dmaHeapGetName(heap), ops: systemHeapBufOps, size: buffer.len, flags: fdFlags, priv: buffer });
+  } catch (e) {
+    buffer.free();
+    throw e;
+  }
+}
+
+let systemHeap: DmaHeap | null = null;
+
+/** system_heap_create(): register the "system" heap (once). */
+export function systemHeapCreate(): DmaHeap {
+  systemHeap ??= dmaHeapAdd({ name: 'system', ops: { allocate: systemHeapAllocate } });
+  return systemHeap;
+}
