@@ -12,7 +12,6 @@
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
-export const PAGE_MASK = ~(PAGE_SIZE - 1);
 
 /** PAGE_ALIGN(): round up to a page boundary. */
 export function pageAlign(n: number): number {

@@ -51,7 +51,7 @@ export function sgSetPage(sg: Scatterlist, page: Page | null, length: number, of
  * sg_alloc_table_from_pages_segment(): one entry per run of physically
  * contiguous pages, each at most `maxSegment` bytes. Null on ENOMEM.
  */
-export function sgAllocTableFromPages(pages: readonly Page[], offset: number, size: number, maxSegment = 0xffffffff & ~(PAGE_SIZE - 1)): SgTable | null {
+export function sgAllocTableFromPages(pages: readonly Page[], offset: number, size: number, maxSegment = 0xfffff000): SgTable | null {
   if (shouldFailAlloc('slab')) return null;
   const t = new SgTable();
   let remaining = size;
