@@ -94,3 +94,30 @@ export function yieldNow(): Promise<void> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Run `body` (the text of an async function body) in a fresh kernel: a
+ * worker thread with its own module state, so a BUG that taints the kernel
+ * for good does not taint this one. `k` is the kernel face
+ * (src/kernel/index.js); `getTaint`/`TAINT_DIE` are in it. The value the
+ * body returns comes back (structured-cloned).
+ */
+export async function inFreshKernel<T = unknown>(body: string): Promise<T> {
+  const { Worker } = await import('node:worker_threads');
+  const kernelUrl = new URL('../../src/kernel/index.js', import.meta.url).href;
+  const code = `
+    const k = await import(${JSON.stringify(kernelUrl)});
+    const { parentPort } = await import('node:worker_threads');
+    const result = await (async () => { ${body} })();
+    parentPort.postMessage(result);
+  `;
+  const w = new Worker(code, { eval: true, type: 'module' } as never);
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  } finally {
+    await w.terminate();
+  }
+}

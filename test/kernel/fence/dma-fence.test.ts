@@ -4,8 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { expectWarn } from '../../helpers/harness.js';
+import { expectWarn, inFreshKernel } from '../../helpers/harness.js';
 import { mockFence, mockOps } from '../../helpers/mock-fence.js';
 import {
   DmaFence, DmaFenceCb, type DmaFenceOps, DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT, DMA_FENCE_FLAG_SIGNALED_BIT,
@@ -59,28 +58,13 @@ describe('dma_fence_init', () => {
   });
 
   test('ops without get_driver_name or get_timeline_name is a BUG (taints; run in its own kernel)', async () => {
-    // A BUG taints the kernel for good, so it runs in a worker: a separate kernel.
-    const url = new URL('../../../src/kernel/fence/dma-fence.js', import.meta.url).href;
-    const bugUrl = new URL('../../../src/kernel/lib/bug.js', import.meta.url).href;
-    const code = `
-      const { DmaFence } = await import(${JSON.stringify(url)});
-      const { getTaint, TAINT_DIE, KernelBug } = await import(${JSON.stringify(bugUrl)});
-      const { parentPort } = await import('node:worker_threads');
+    const msg = await inFreshKernel<{ threw: string; died: number }>(`
       let threw = '';
-      try { new DmaFence({ getDriverName: () => 'x' }, 0, 0); } catch (e) { threw = e instanceof KernelBug ? 'KernelBug' : String(e); }
-      parentPort.postMessage({ threw, died: (getTaint() >> TAINT_DIE) & 1 });
-    `;
-    const w = new Worker(code, { eval: true, type: 'module' } as never);
-    try {
-      const msg = await new Promise<{ threw: string; died: number }>((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
-      assert.equal(msg.threw, 'KernelBug');
-      assert.equal(msg.died, 1);
-    } finally {
-      await w.terminate();
-    }
+      try { new k.DmaFence({ getDriverName: () => 'x' }, 0, 0); } catch (e) { threw = e instanceof k.KernelBug ? 'KernelBug' : String(e); }
+      return { threw, died: (k.getTaint() >> k.TAINT_DIE) & 1 };
+    `);
+    assert.equal(msg.threw, 'KernelBug');
+    assert.equal(msg.died, 1);
   });
 });
 

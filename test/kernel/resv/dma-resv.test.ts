@@ -1,8 +1,7 @@
 /** dma-resv contract and error paths (drivers/dma-buf/dma-resv.c, include/linux/dma-resv.h). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { expectWarn, sleep } from '../../helpers/harness.js';
+import { expectWarn, inFreshKernel, sleep } from '../../helpers/harness.js';
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from '../../../src/kernel/fence/dma-fence.js';
 import { dmaFenceArrayCreate, dmaFenceIsArray } from '../../../src/kernel/fence/dma-fence-array.js';
 import {
@@ -193,36 +192,22 @@ describe('dma_resv_reserve_fences / dma_resv_add_fence', () => {
   });
 
   test('adding without a reserved slot is a BUG (taints; in its own kernel)', async () => {
-    const base = new URL('../../../src/kernel/', import.meta.url).href;
-    const code = `
-      const { DmaResv } = await import(${JSON.stringify(base + 'resv/dma-resv.js')});
-      const { DmaFence } = await import(${JSON.stringify(base + 'fence/dma-fence.js')});
-      const { getTaint, TAINT_DIE, KernelBug } = await import(${JSON.stringify(base + 'lib/bug.js')});
-      const { parentPort } = await import('node:worker_threads');
-      const r = new DmaResv();
+    const msg = await inFreshKernel<{ threw: string; added: number; refs: number; died: number }>(`
+      const r = new k.DmaResv();
       await r.lockResv(null);
       const ops = { getDriverName: () => 'd', getTimelineName: () => 't' };
       r.reserveFences(1);
       const fs = [];
       let threw = '';
       try {
-        for (let i = 0; i < 6; i++) { const f = new DmaFence(ops, 100 + i, 1); fs.push(f); r.addFence(f, 2); }
-      } catch (e) { threw = e instanceof KernelBug ? 'KernelBug' : String(e); }
-      parentPort.postMessage({ threw, added: fs.length, refs: fs.at(-1).refcount, died: (getTaint() >> TAINT_DIE) & 1 });
-    `;
-    const w = new Worker(code, { eval: true, type: 'module' } as never);
-    try {
-      const msg = await new Promise<{ threw: string; added: number; refs: number; died: number }>((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
-      assert.equal(msg.threw, 'KernelBug');
-      assert.equal(msg.added, 6, 'the 6th add overflows the 5 slots');
-      assert.equal(msg.refs, 1, 'no reference taken for the refused fence');
-      assert.equal(msg.died, 1);
-    } finally {
-      await w.terminate();
-    }
+        for (let i = 0; i < 6; i++) { const f = new k.DmaFence(ops, 100 + i, 1); fs.push(f); r.addFence(f, 2); }
+      } catch (e) { threw = e instanceof k.KernelBug ? 'KernelBug' : String(e); }
+      return { threw, added: fs.length, refs: fs.at(-1).refcount, died: (k.getTaint() >> k.TAINT_DIE) & 1 };
+    `);
+    assert.equal(msg.threw, 'KernelBug');
+    assert.equal(msg.added, 6, 'the 6th add overflows the 5 slots');
+    assert.equal(msg.refs, 1, 'no reference taken for the refused fence');
+    assert.equal(msg.died, 1);
   });
 });
 
