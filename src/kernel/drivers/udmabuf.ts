@@ -39,8 +39,9 @@ export const udmabufDevice = new Device({ name: 'udmabuf' });
 /** struct udmabuf */
 export class Udmabuf {
   pages: Page[] = [];
-  /** the CPU-access table (made on the first begin_cpu_access) */
+  /** the CPU-access table (made on the first begin_cpu_access) and its direction */
   sg: SgTable | null = null;
+  sgDir: DmaDataDirection = DMA_BIDIRECTIONAL;
   vmapCount = 0;
   get pagecount(): number {
     return this.pages.length;
@@ -73,7 +74,9 @@ const udmabufOps: DmaBufOps = {
   },
   release(dmabuf: DmaBuf): void {
     const ubuf = dmabuf.priv as Udmabuf;
-    if (ubuf.sg) putSgTable(udmabufDevice, ubuf.sg, DMA_BIDIRECTIONAL);
+    // Linux unmaps with DMA_BIDIRECTIONAL whatever the table was mapped with
+    // (CONFIG_DMA_API_DEBUG flags that); unmap with the mapping's direction.
+    if (ubuf.sg) putSgTable(udmabufDevice, ubuf.sg, ubuf.sgDir);
     shmemUnpinPages(ubuf.pages);
     ubuf.pages = [];
   },
@@ -104,6 +107,7 @@ const udmabufOps: DmaBufOps = {
     if (!ubuf.sg) {
       try {
         ubuf.sg = getSgTable(udmabufDevice, ubuf, dir);
+        ubuf.sgDir = dir;
       } catch (e) {
         ubuf.sg = null;
         return ptrErr(e);

@@ -1,0 +1,140 @@
+/** vgem and the GEM/PRIME core (drivers/gpu/drm/vgem, drm_gem.c, drm_prime.c). */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sleep } from '../../helpers/harness.js';
+import { vgemClose, vgemDumbCreate, vgemDumbMapOffset, vgemFenceAttach, vgemFenceSignal, vgemOpen, VGEM_FENCE_WRITE, type DumbBuffer } from '../../../src/kernel/drivers/vgem.js';
+import { drmGemFlink, drmGemHandleDelete, drmGemMmap, drmGemOpen, drmGemPrimeFdToHandle, drmGemPrimeHandleToFd, DRM_FILE_PAGE_OFFSET_START, drmGemStats } from '../../../src/kernel/drivers/drm-gem.js';
+import { FdTable } from '../../../src/kernel/fs/fdtable.js';
+import { dmaBufFd, dmaBufGet, dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
+import { dmaHeapBufferAlloc } from '../../../src/kernel/heaps/dma-heap.js';
+import { systemHeapCreate } from '../../../src/kernel/heaps/system-heap.js';
+import { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE } from '../../../src/kernel/resv/dma-resv.js';
+import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
+import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
+import { EACCES, EBUSY, EINVAL, ENOENT } from '../../../src/kernel/lib/errno.js';
+import { O_CLOEXEC, O_RDWR } from '../../../src/uapi/fcntl.js';
+
+describe('vgem', () => {
+  test('dumb buffers: pitch and size from width/height/bpp; bad arguments -EINVAL', () => {
+    const file = vgemOpen();
+    const b = vgemDumbCreate(file, 1920, 1080, 32) as DumbBuffer;
+    assert.equal(b.pitch, 7680);
+    assert.equal(b.size, 7680 * 1080);
+    assert.equal(b.handle, 1);
+    const c = vgemDumbCreate(file, 10, 10, 24) as DumbBuffer;
+    assert.equal(c.pitch, 30);
+    assert.equal(c.size, PAGE_SIZE);
+    assert.equal(vgemDumbCreate(file, 0, 10, 32), -EINVAL);
+    assert.equal(vgemDumbCreate(file, 10, 10, 32, 1), -EINVAL);
+    assert.equal(vgemDumbCreate(file, 0x7fffffff, 2, 32), -EINVAL, 'overflow');
+    vgemClose(file);
+  });
+
+  test('handles, GEM_CLOSE, flink and open; the file closing frees everything', () => {
+    const live = drmGemStats.live;
+    const f1 = vgemOpen();
+    const f2 = vgemOpen();
+    const b = vgemDumbCreate(f1, 64, 64, 32) as DumbBuffer;
+    const name = drmGemFlink(f1, b.handle);
+    assert.ok(name > 0);
+    assert.equal(drmGemFlink(f1, b.handle), name, 'the same name twice');
+    const opened = drmGemOpen(f2, name) as { handle: number; size: number };
+    assert.equal(opened.size, b.size);
+    assert.equal(drmGemOpen(f2, 9999), -ENOENT);
+    assert.equal(drmGemHandleDelete(f1, 777), -EINVAL);
+    assert.equal(drmGemHandleDelete(f1, b.handle), 0);
+    assert.equal(drmGemStats.live, live + 1, 'f2 still holds it');
+    vgemClose(f2);
+    vgemClose(f1);
+    assert.equal(drmGemStats.live, live);
+  });
+
+  test('mmap through the fake offset; a file without a handle gets -EACCES; bad offsets -EINVAL', async () => {
+    const f1 = vgemOpen();
+    const f2 = vgemOpen();
+    const b = vgemDumbCreate(f1, 32, 32, 32) as DumbBuffer;
+    const off = vgemDumbMapOffset(f1, b.handle);
+    assert.ok(off >= DRM_FILE_PAGE_OFFSET_START * PAGE_SIZE);
+    assert.equal(vgemDumbMapOffset(f1, 99), -ENOENT);
+    const vma = new Vma(0, b.size, off / PAGE_SIZE, VM_READ | VM_WRITE | VM_SHARED);
+    assert.equal(await drmGemMmap(f1, vma), 0);
+    vma.view![0] = 1;
+    assert.equal(await drmGemMmap(f2, new Vma(0, b.size, off / PAGE_SIZE, VM_READ)), -EACCES);
+    assert.equal(await drmGemMmap(f1, new Vma(0, b.size, 12345, VM_READ)), -EINVAL);
+    assert.equal(await drmGemMmap(f1, new Vma(0, b.size + PAGE_SIZE, off / PAGE_SIZE, VM_READ)), -EINVAL);
+    vgemClose(f1);
+    vgemClose(f2);
+  });
+
+  test('PRIME: export gives one dma-buf per object; importing it back gives the same object (and handle)', async () => {
+    const files = new FdTable();
+    const file = vgemOpen();
+    const other = vgemOpen();
+    const b = vgemDumbCreate(file, 16, 16, 32) as DumbBuffer;
+    assert.equal(drmGemPrimeHandleToFd(file, b.handle, 0x10, files), -EINVAL, 'flags');
+    assert.equal(drmGemPrimeHandleToFd(file, 42, O_RDWR, files), -ENOENT);
+    const fd = drmGemPrimeHandleToFd(file, b.handle, O_CLOEXEC | O_RDWR, files);
+    const fd2 = drmGemPrimeHandleToFd(file, b.handle, O_RDWR, files);
+    const d1 = dmaBufGet(fd, files);
+    const d2 = dmaBufGet(fd2, files);
+    assert.equal(d1, d2);
+    assert.equal(d1.expName, 'drm');
+    assert.ok(d1.ops.cacheSgtMapping, 'drm_gem_prime_dmabuf_ops caches');
+    assert.equal(await drmGemPrimeFdToHandle(file, fd, files), b.handle, 'same file: the same handle');
+    const h2 = await drmGemPrimeFdToHandle(other, fd, files);
+    assert.ok(h2 > 0);
+    assert.equal(other.handles.get(h2), file.handles.get(b.handle), 'the same GEM object');
+    dmaBufPut(d1);
+    dmaBufPut(d2);
+    vgemClose(other);
+    vgemClose(file);
+    files.closeAll();
+  });
+
+  test('PRIME import of another exporter\'s buffer: vgem attaches and maps it; mmap forwards to the exporter', async () => {
+    const files = new FdTable();
+    const file = vgemOpen();
+    const heapBuf = await dmaHeapBufferAlloc(systemHeapCreate(), 2 * PAGE_SIZE, O_RDWR, 0);
+    const fd = dmaBufFd(heapBuf, 0, files);
+    const h = await drmGemPrimeFdToHandle(file, fd, files);
+    const obj = file.handles.get(h)!;
+    assert.ok(obj.importAttach);
+    assert.equal(obj.resv, heapBuf.resv, 'the importer uses the exporter\'s reservation object');
+    assert.deepEqual(heapBuf.attachments.map((a) => a.dev.name), ['vgem']);
+    const off = vgemDumbMapOffset(file, h);
+    const vma = new Vma(0, 2 * PAGE_SIZE, off / PAGE_SIZE, VM_READ | VM_WRITE | VM_SHARED);
+    assert.equal(await drmGemMmap(file, vma), 0);
+    vma.view![PAGE_SIZE] = 0x77;
+    const check = new Vma(0, 2 * PAGE_SIZE, 0, VM_READ | VM_SHARED);
+    await heapBuf.file.fOp.mmap!(heapBuf.file, check);
+    assert.equal(check.view![PAGE_SIZE], 0x77, 'one memory');
+    vgemClose(file);
+    await sleep(1); // the import's teardown takes the resv lock
+    assert.deepEqual(heapBuf.attachments, []);
+    files.closeAll();
+  });
+
+  test('fences: attach as writer or reader, -EBUSY on conflict, signal by id once (-ENOENT after)', async () => {
+    const file = vgemOpen();
+    const b = vgemDumbCreate(file, 16, 16, 32) as DumbBuffer;
+    const obj = file.handles.get(b.handle)!;
+    assert.equal(await vgemFenceAttach(file, b.handle, 2), -EINVAL);
+    assert.equal(await vgemFenceAttach(file, b.handle, 0, 1), -EINVAL);
+    assert.equal(await vgemFenceAttach(file, 99, 0), -ENOENT);
+    const r = await vgemFenceAttach(file, b.handle, 0);
+    assert.ok(r > 0);
+    assert.equal(obj.resv.testSignaled(DMA_RESV_USAGE_READ), false);
+    assert.equal(obj.resv.testSignaled(DMA_RESV_USAGE_WRITE), true, 'a reader fence');
+    assert.equal(await vgemFenceAttach(file, b.handle, VGEM_FENCE_WRITE), -EBUSY, 'a writer conflicts with the pending reader');
+    const r2 = await vgemFenceAttach(file, b.handle, 0);
+    assert.ok(r2 > r, 'readers may share');
+    assert.equal(vgemFenceSignal(file, r, 1), -EINVAL);
+    assert.equal(vgemFenceSignal(file, r), 0);
+    assert.equal(vgemFenceSignal(file, r), -ENOENT, 'once');
+    assert.equal(vgemFenceSignal(file, r2), 0);
+    assert.equal(obj.resv.testSignaled(DMA_RESV_USAGE_READ), true);
+    const w = await vgemFenceAttach(file, b.handle, VGEM_FENCE_WRITE);
+    assert.ok(w > 0);
+    vgemClose(file);
+  });
+});

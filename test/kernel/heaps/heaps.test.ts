@@ -1,0 +1,154 @@
+/** dma-heap core, system heap and CMA heap (drivers/dma-buf/dma-heap.c, heaps/system_heap.c, heaps/cma_heap.c). */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import '../../helpers/harness.js';
+import { dmaHeapAdd, dmaHeapBufferAlloc, dmaHeapFind, dmaHeaps, DMA_HEAP_VALID_FD_FLAGS } from '../../../src/kernel/heaps/dma-heap.js';
+import { systemHeapCreate, SystemHeapBuffer } from '../../../src/kernel/heaps/system-heap.js';
+import { cmaHeapCreate, CMA_HEAP_NAME, CmaHeapBuffer } from '../../../src/kernel/heaps/cma-heap.js';
+import { dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
+import { dmaBufAttach, dmaBufDetach, dmaBufMapAttachmentUnlocked, dmaBufUnmapAttachmentUnlocked } from '../../../src/kernel/buf/attachment.js';
+import { dmaBufBeginCpuAccess, dmaBufEndCpuAccess, dmaBufVmapUnlocked, dmaBufVunmapUnlocked } from '../../../src/kernel/buf/cpu-access.js';
+import { Device } from '../../../src/kernel/mm/device.js';
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, dmaSyncHooks } from '../../../src/kernel/mm/dma-mapping.js';
+import { IosysMap } from '../../../src/kernel/mm/iosys-map.js';
+import { memInfo, memInit } from '../../../src/kernel/mm/page-alloc.js';
+import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
+import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
+import { Task } from '../../../src/kernel/lib/task.js';
+import { FdTable } from '../../../src/kernel/fs/fdtable.js';
+import { EINVAL } from '../../../src/kernel/lib/errno.js';
+import { O_CLOEXEC, O_RDWR, O_NONBLOCK } from '../../../src/uapi/fcntl.js';
+
+const system = systemHeapCreate();
+const cma = cmaHeapCreate();
+
+describe('dma-heap core', () => {
+  test('the heaps have Linux\'s names; a second add of a name, an empty name or no allocate is -EINVAL', () => {
+    assert.equal(system.name, 'system');
+    assert.equal(cma.name, CMA_HEAP_NAME);
+    assert.equal(dmaHeapFind('system'), system);
+    assert.ok(dmaHeaps().includes(cma));
+    assert.throws(() => dmaHeapAdd({ name: 'system', ops: { allocate: () => { throw new Error(); } } }), { code: 'EINVAL' });
+    assert.throws(() => dmaHeapAdd({ name: '', ops: { allocate: () => { throw new Error(); } } }), { code: 'EINVAL' });
+    assert.throws(() => dmaHeapAdd({ name: 'x', ops: {} as never }), { code: 'EINVAL' });
+    assert.equal(DMA_HEAP_VALID_FD_FLAGS, O_CLOEXEC | 3);
+  });
+
+  test('ALLOC checks: fd flags, heap flags, zero length; lengths are page aligned', async () => {
+    await assert.rejects(dmaHeapBufferAlloc(system, PAGE_SIZE, O_NONBLOCK, 0), { code: 'EINVAL' });
+    await assert.rejects(dmaHeapBufferAlloc(system, PAGE_SIZE, 0, 1), { code: 'EINVAL' });
+    await assert.rejects(dmaHeapBufferAlloc(system, 0, 0, 0), { code: 'EINVAL' });
+    const d = await dmaHeapBufferAlloc(system, 100, O_RDWR | O_CLOEXEC, 0);
+    assert.equal(d.size, PAGE_SIZE);
+    assert.equal(d.expName, 'system');
+    assert.equal(d.file.fFlags, O_RDWR, 'O_CLOEXEC is an fd property, not a file flag');
+    dmaBufPut(d);
+  });
+});
+
+describe('system heap', () => {
+  test('chunks of 1 MiB, 64 KiB and 4 KiB, largest first, never growing; one sg entry per chunk', async () => {
+    const len = (1 << 20) + 3 * (64 << 10) + 5 * PAGE_SIZE;
+    const d = await dmaHeapBufferAlloc(system, len, O_RDWR, 0);
+    const buf = d.priv as SystemHeapBuffer;
+    assert.deepEqual(buf.chunks.map((c) => c.order), [8, 4, 4, 4, 0, 0, 0, 0, 0]);
+    assert.equal(buf.sgTable.origNents, 9);
+    assert.deepEqual(buf.sgTable.sgl.map((sg) => sg.length), [1 << 20, 65536, 65536, 65536, 4096, 4096, 4096, 4096, 4096]);
+    assert.equal(buf.pages().length, len / PAGE_SIZE);
+    dmaBufPut(d);
+  });
+
+  test('falls back to smaller orders when large blocks run out', async () => {
+    memInit({ normalBytes: 256 * PAGE_SIZE, dma32Bytes: 0, cmaBytes: 0 });
+    try {
+      const d = await dmaHeapBufferAlloc(system, 256 * PAGE_SIZE, O_RDWR, 0);
+      const d2 = await dmaHeapBufferAlloc(system, PAGE_SIZE, O_RDWR, 0).catch((e: { code: string }) => e.code);
+      assert.equal(d2, 'ENOMEM', 'the memory limit');
+      dmaBufPut(d);
+      assert.equal(memInfo().allocatedPages, 0);
+    } finally {
+      memInit();
+    }
+  });
+
+  test('a killed allocating process gets -EINTR and leaves nothing', async () => {
+    const task = new Task(new FdTable());
+    task.kill();
+    const before = memInfo().allocatedPages;
+    await assert.rejects(dmaHeapBufferAlloc(system, 2 << 20, O_RDWR, 0, task), { code: 'EINTR' });
+    assert.equal(memInfo().allocatedPages, before);
+  });
+
+  test('mmap and vmap are zero-copy views of the same bytes', async () => {
+    const d = await dmaHeapBufferAlloc(system, 3 * PAGE_SIZE, O_RDWR, 0);
+    const vma = new Vma(0, 2 * PAGE_SIZE, 1, VM_READ | VM_WRITE | VM_SHARED);
+    assert.equal(await d.file.fOp.mmap!(d.file, vma), 0);
+    const map = new IosysMap();
+    assert.equal(await dmaBufVmapUnlocked(d, map), 0);
+    vma.view![5] = 99;
+    assert.equal(map.rd(PAGE_SIZE + 5, 'u8'), 99);
+    assert.equal(vma.view!.buffer, map.vaddr!.buffer, 'one SharedArrayBuffer');
+    await dmaBufVunmapUnlocked(d, map);
+    dmaBufPut(d);
+  });
+
+  test('each attachment has its own table mapped for its device; CPU access syncs mapped attachments only', async () => {
+    const d = await dmaHeapBufferAlloc(system, 2 * PAGE_SIZE, O_RDWR, 0);
+    const iommu = new Device({ name: 'gpu', iommu: true });
+    const direct = new Device({ name: 'isp' });
+    const a1 = await dmaBufAttach(d, iommu);
+    const a2 = await dmaBufAttach(d, direct);
+    const s1 = await dmaBufMapAttachmentUnlocked(a1, DMA_BIDIRECTIONAL);
+    assert.notEqual(s1, (a2.priv as { table: unknown }).table);
+    assert.equal(s1.nents, 1, 'the IOMMU merged the chunks');
+    const synced: string[] = [];
+    const hook = { syncForCpu: (dev: Device) => void synced.push(`cpu:${dev.name}`), syncForDevice: (dev: Device) => void synced.push(`dev:${dev.name}`) };
+    dmaSyncHooks.push(hook);
+    try {
+      await dmaBufBeginCpuAccess(d, DMA_FROM_DEVICE);
+      await dmaBufEndCpuAccess(d, DMA_FROM_DEVICE);
+    } finally {
+      dmaSyncHooks.splice(dmaSyncHooks.indexOf(hook), 1);
+    }
+    assert.deepEqual(synced, ['cpu:gpu', 'dev:gpu']);
+    await dmaBufUnmapAttachmentUnlocked(a1, s1, DMA_BIDIRECTIONAL);
+    await dmaBufDetach(d, a1);
+    await dmaBufDetach(d, a2);
+    dmaBufPut(d);
+  });
+
+  test('a device that cannot reach the pages fails the map with the DMA API\'s error', async () => {
+    const d = await dmaHeapBufferAlloc(system, PAGE_SIZE, O_RDWR, 0);
+    const a = await dmaBufAttach(d, new Device({ name: 'old32', dmaBits: 32 }));
+    await assert.rejects(dmaBufMapAttachmentUnlocked(a, DMA_BIDIRECTIONAL), { code: 'EIO' });
+    await dmaBufDetach(d, a);
+    dmaBufPut(d);
+  });
+});
+
+describe('CMA heap', () => {
+  test('one physically contiguous run below 4 GiB, one sg entry; a 32-bit device maps it', async () => {
+    const d = await dmaHeapBufferAlloc(cma, 5 * PAGE_SIZE, O_RDWR, 0);
+    const buf = d.priv as CmaHeapBuffer;
+    const pfns = buf.pages().map((p) => p.pfn);
+    for (let i = 1; i < pfns.length; i++) assert.equal(pfns[i], pfns[0] + i);
+    const a = await dmaBufAttach(d, new Device({ name: 'old32', dmaBits: 32 }));
+    const s = await dmaBufMapAttachmentUnlocked(a, DMA_BIDIRECTIONAL);
+    assert.equal(s.nents, 1);
+    assert.equal(s.sgl[0].dmaLength, 5 * PAGE_SIZE);
+    await dmaBufUnmapAttachmentUnlocked(a, s, DMA_BIDIRECTIONAL);
+    await dmaBufDetach(d, a);
+    dmaBufPut(d);
+  });
+
+  test('mmap needs a shared mapping', async () => {
+    const d = await dmaHeapBufferAlloc(cma, PAGE_SIZE, O_RDWR, 0);
+    assert.equal(await d.file.fOp.mmap!(d.file, new Vma(0, PAGE_SIZE, 0, VM_READ)), -EINVAL);
+    assert.equal(await d.file.fOp.mmap!(d.file, new Vma(0, PAGE_SIZE, 0, VM_READ | VM_SHARED)), 0);
+    dmaBufPut(d);
+  });
+
+  test('the area runs out: -ENOMEM', async () => {
+    await assert.rejects(dmaHeapBufferAlloc(cma, 2 ** 30, O_RDWR, 0), { code: 'ENOMEM' });
+  });
+});
