@@ -113,7 +113,7 @@ export async function dmaBufDynamicAttach(dmabuf: DmaBuf, dev: Device, importerO
     if (ret) throw kerr(ret, `the exporter (${dmabuf.expName}) refused to attach ${dev.name}`);
   }
   await dmabuf.resv.lockResv(null);
-  dmabuf.attachments.unshift(attach);
+  dmabuf.mutableAttachments().unshift(attach);
   dmabuf.resv.unlock();
   if (tpAttach.enabled) tpAttach.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino, dynamic: dmaBufAttachmentIsDynamic(attach), dev: dev.name });
 
@@ -164,7 +164,7 @@ export async function dmaBufDetach(dmabuf: DmaBuf, attach: DmaBufAttachment): Pr
     attach.sgt = null;
   }
   const i = dmabuf.attachments.indexOf(attach);
-  if (i >= 0) dmabuf.attachments.splice(i, 1);
+  if (i >= 0) dmabuf.mutableAttachments().splice(i, 1);
   dmabuf.resv.unlock();
   dmabuf.ops.detach?.(dmabuf, attach);
   if (tpDetach.enabled) tpDetach.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino, dev: attach.dev.name });

@@ -100,7 +100,7 @@ export async function dmaBufVmap(dmabuf: DmaBuf, map: IosysMap): Promise<number>
     dmabuf.vmapPtr.copyTo(map);
     return 0;
   }
-  if (dmabuf.vmapPtr.isSet()) BUG('dma_buf_vmap: mapping set with a zero count');
+  if (dmabuf.vmapped) BUG('dma_buf_vmap: mapping set with a zero count');
   const ptr = new IosysMap();
   const ret = await dmabuf.ops.vmap(dmabuf, ptr);
   if (WARN_ON_ONCE(ret, `dma_buf_vmap: exporter ${dmabuf.expName} failed with ${ret}`)) return ret;
@@ -124,7 +124,7 @@ export function dmaBufVunmap(dmabuf: DmaBuf, map: IosysMap): void {
     WARN(true, 'dma_buf_vunmap: the dma_buf\'s reservation lock is not held');
     return;
   }
-  if (dmabuf.vmapPtr.isNull()) BUG('dma_buf_vunmap: buffer is not vmapped');
+  if (!dmabuf.vmapped) BUG('dma_buf_vunmap: buffer is not vmapped');
   if (dmabuf.vmappingCounter === 0) BUG('dma_buf_vunmap: vmap count is zero');
   if (!dmabuf.vmapPtr.isEqual(map)) BUG('dma_buf_vunmap: not the buffer\'s mapping');
   if (--dmabuf.vmappingCounter === 0) {

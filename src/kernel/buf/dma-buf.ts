@@ -111,14 +111,18 @@ export interface DmaBufExportInfo {
 /** DMA_BUF_NAME_LEN */
 export const DMA_BUF_NAME_LEN = 32;
 
+/** The attachment list of a buffer nobody attached to (never modified). */
+const NO_ATTACHMENTS: DmaBufAttachment[] = [];
+
 /** struct dma_buf */
 export class DmaBuf {
   readonly size: number;
   file!: File;
-  readonly attachments: DmaBufAttachment[] = [];
+  /** attachments, most recent first (a shared empty list until the first attach) */
+  attachments: DmaBufAttachment[] = NO_ATTACHMENTS;
   readonly ops: DmaBufOps;
   vmappingCounter = 0;
-  readonly vmapPtr = new IosysMap();
+  private vmapPtrStore: IosysMap | null = null;
   readonly expName: string;
   /** user name from DMA_BUF_SET_NAME, null when unset */
   name: string | null = null;
@@ -127,10 +131,7 @@ export class DmaBuf {
   readonly resv: DmaResv;
   /** the reservation object is the buffer's own (fini at release) */
   readonly ownResv: boolean;
-  /** wait queue for poll() */
-  readonly poll = new WaitQueue();
-  readonly cbIn: DmaBufPollCb;
-  readonly cbOut: DmaBufPollCb;
+  private pollStore: { wq: WaitQueue; cbIn: DmaBufPollCb; cbOut: DmaBufPollCb } | null = null;
   /** set once released (for use-after-free checks) */
   released = false;
 
@@ -143,8 +144,46 @@ export class DmaBuf {
     this.priv = info.priv;
     this.ownResv = !resv;
     this.resv = resv ?? new DmaResv();
-    this.cbIn = new DmaBufPollCb(this);
-    this.cbOut = new DmaBufPollCb(this);
+  }
+
+  /** The cached kernel mapping (vmap_ptr). */
+  get vmapPtr(): IosysMap {
+    return (this.vmapPtrStore ??= new IosysMap());
+  }
+
+  /** Whether a kernel mapping is cached (without making the map object). */
+  get vmapped(): boolean {
+    return this.vmapPtrStore !== null && this.vmapPtrStore.isSet();
+  }
+
+  private pollState(): { wq: WaitQueue; cbIn: DmaBufPollCb; cbOut: DmaBufPollCb } {
+    return (this.pollStore ??= { wq: new WaitQueue(), cbIn: new DmaBufPollCb(this), cbOut: new DmaBufPollCb(this) });
+  }
+
+  /** wait queue for poll() (made on the first poll) */
+  get poll(): WaitQueue {
+    return this.pollState().wq;
+  }
+
+  /** poll callback for EPOLLIN */
+  get cbIn(): DmaBufPollCb {
+    return this.pollState().cbIn;
+  }
+
+  /** poll callback for EPOLLOUT */
+  get cbOut(): DmaBufPollCb {
+    return this.pollState().cbOut;
+  }
+
+  /** Whether a poll callback is armed (without making the poll state). */
+  get pollActive(): boolean {
+    return this.pollStore !== null && (this.pollStore.cbIn.active !== 0 || this.pollStore.cbOut.active !== 0);
+  }
+
+  /** The attachment list, made private to this buffer so it can be changed. */
+  mutableAttachments(): DmaBufAttachment[] {
+    if (this.attachments === NO_ATTACHMENTS) this.attachments = [];
+    return this.attachments;
   }
 
   /** The inode number (unique, from 1). */
@@ -216,13 +255,16 @@ const dmaBufFops: FileOperations = {
   showFdinfo(file): string {
     return dmaBufShowFdinfo(file);
   },
+  finalRelease(file): void {
+    dmaBufRelease(file.privateData as DmaBuf);
+  },
 };
 
 /** dma_buf_release(): the teardown after the file's last reference. */
 function dmaBufRelease(dmabuf: DmaBuf): void {
   if (dmabuf.vmappingCounter) BUG('dma_buf_release: buffer still vmapped');
   // A pending poll callback holds a file reference, so this cannot happen unless references are unbalanced.
-  if (dmabuf.cbIn.active || dmabuf.cbOut.active) BUG('dma_buf_release: poll callback still active');
+  if (dmabuf.pollActive) BUG('dma_buf_release: poll callback still active');
   dmabuf.ops.release(dmabuf);
   if (dmabuf.ownResv) dmabuf.resv.fini();
   WARN(dmabuf.attachments.length > 0, `dma_buf_release: ${dmabuf.attachments.length} attachment(s) left on ${dmabuf.expName}`);
@@ -268,7 +310,6 @@ export function dmaBufExport(info: DmaBufExportInfo): DmaBuf {
   const inode = new Inode(++dmabufInode);
   inode.size = info.size;
   const file = new File(inode, 'dmabuf', info.flags & (O_ACCMODE | O_NONBLOCK), dmaBufFops, dmabuf);
-  file.onFinalRelease = () => dmaBufRelease(dmabuf);
   dmabuf.file = file;
   dbList.unshift(dmabuf);
   dmaBufStats.live++;

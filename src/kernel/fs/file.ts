@@ -52,6 +52,8 @@ export interface FileOperations {
   read?(file: File, length: number, pos: number): Uint8Array | number;
   write?(file: File, data: Uint8Array, pos: number): number;
   showFdinfo?(file: File): string;
+  /** after release, when the last reference is gone (the dentry's d_release) */
+  finalRelease?(file: File): void;
 }
 
 let nextIno = 1000;
@@ -84,8 +86,6 @@ export class File {
   readonly inode: Inode;
   /** the dentry name (what d_path shows), e.g. "dmabuf", "sync_file", "memfd:name" */
   readonly name: string;
-  /** called after release when the last reference is gone (the dentry's d_release) */
-  onFinalRelease: (() => void) | null = null;
 
   constructor(inode: Inode, name: string, flags: number, fops: FileOperations, privateData: unknown = null) {
     this.inode = inode;
@@ -125,5 +125,5 @@ export function fput(file: File): void {
   if (--file.refcount > 0) return;
   fileStats.live--;
   file.fOp.release?.(file.inode, file);
-  file.onFinalRelease?.();
+  file.fOp.finalRelease?.(file);
 }

@@ -21,7 +21,8 @@ export class HeapAttachment {
 
 /** The common part of system_heap_buffer / cma_heap_buffer. */
 export abstract class HeapBuffer {
-  readonly attachments: HeapAttachment[] = [];
+  /** attachments (null until the first attach: idle buffers need no list) */
+  attachments: HeapAttachment[] | null = null;
   vmapCnt = 0;
   vaddr: Uint8Array | null = null;
   constructor(readonly len: number, readonly backing: Backing) {}
@@ -40,14 +41,14 @@ export function heapBufferOps(extra: Pick<DmaBufOps, 'mmap' | 'release'>): DmaBu
       if (!table) return -ENOMEM;
       const a = new HeapAttachment(attachment.dev, table);
       attachment.priv = a;
-      buffer.attachments.push(a);
+      (buffer.attachments ??= []).push(a);
       return 0;
     },
     detach(dmabuf: DmaBuf, attachment: DmaBufAttachment): void {
       const buffer = dmabuf.priv as HeapBuffer;
       const a = attachment.priv as HeapAttachment;
-      const i = buffer.attachments.indexOf(a);
-      if (i >= 0) buffer.attachments.splice(i, 1);
+      const i = buffer.attachments?.indexOf(a) ?? -1;
+      if (i >= 0) buffer.attachments!.splice(i, 1);
       sgFreeTable(a.table);
     },
     mapDmaBuf(attachment: DmaBufAttachment, dir: DmaDataDirection): SgTable {
@@ -64,12 +65,12 @@ export function heapBufferOps(extra: Pick<DmaBufOps, 'mmap' | 'release'>): DmaBu
     },
     beginCpuAccess(dmabuf: DmaBuf, dir: DmaDataDirection): number {
       const buffer = dmabuf.priv as HeapBuffer;
-      for (const a of buffer.attachments) if (a.mapped) dmaSyncSgtableForCpu(a.dev, a.table, dir);
+      for (const a of buffer.attachments ?? []) if (a.mapped) dmaSyncSgtableForCpu(a.dev, a.table, dir);
       return 0;
     },
     endCpuAccess(dmabuf: DmaBuf, dir: DmaDataDirection): number {
       const buffer = dmabuf.priv as HeapBuffer;
-      for (const a of buffer.attachments) if (a.mapped) dmaSyncSgtableForDevice(a.dev, a.table, dir);
+      for (const a of buffer.attachments ?? []) if (a.mapped) dmaSyncSgtableForDevice(a.dev, a.table, dir);
       return 0;
     },
     vmap(dmabuf: DmaBuf, map: IosysMap): number {

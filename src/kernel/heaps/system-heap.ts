@@ -7,7 +7,7 @@
 import { EINTR, ENOMEM, kerr } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { allocPages, freePages, GFP_KERNEL, __GFP_NORETRY } from '../mm/page-alloc.js';
-import { Backing, type Page, PAGE_SIZE } from '../mm/page.js';
+import { Backing, type Page, PAGE_SIZE, pfnToPage } from '../mm/page.js';
 import { sgAllocTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
 import { vmaMapPages, type Vma } from '../mm/vma.js';
 import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
@@ -26,30 +26,35 @@ interface Chunk {
 
 /** struct system_heap_buffer */
 export class SystemHeapBuffer extends HeapBuffer {
+  /** the chunks, in buffer order: the buffer's sg_table (one entry per chunk) */
   readonly chunks: Chunk[] = [];
-  /** every page, in buffer order */
-  readonly allPages: Page[] = [];
-  sgTable!: SgTable;
   constructor(readonly heap: DmaHeap, len: number) {
     super(len, new Backing('system', len));
   }
 
+  /** Every page, in buffer order (the pages of each chunk are consecutive pfns). */
   pages(): Page[] {
-    return this.allPages;
+    const out: Page[] = [];
+    for (const c of this.chunks) for (let i = 0; i < 1 << c.order; i++) out.push(i === 0 ? c.first : pfnToPage(c.first.pfn + i)!);
+    return out;
   }
 
-  /** dup_sg_table() */
-  attachmentTable(): SgTable | null {
-    const t = sgAllocTable(this.sgTable.origNents);
+  /** The buffer's table: one entry per chunk. */
+  sgTable(): SgTable | null {
+    const t = sgAllocTable(this.chunks.length);
     if (!t) return null;
-    this.sgTable.sgl.forEach((sg, i) => sgSetPage(t.sgl[i], sg.page, sg.length, sg.offset));
+    this.chunks.forEach((c, i) => sgSetPage(t.sgl[i], c.first, PAGE_SIZE << c.order, 0));
     return t;
+  }
+
+  /** dup_sg_table(): each attachment gets its own copy of the buffer's table. */
+  attachmentTable(): SgTable | null {
+    return this.sgTable();
   }
 
   free(): void {
     for (const c of this.chunks) freePages(c.first, c.order);
     this.chunks.length = 0;
-    this.allPages.length = 0;
   }
 }
 
@@ -71,7 +76,6 @@ function allocLargestAvailable(buffer: SystemHeapBuffer, offset: number, size: n
     if (maxOrder < order) continue;
     const pages = allocPages(ORDER_FLAGS[i], order, buffer.backing, offset);
     if (!pages) continue;
-    buffer.allPages.push(...pages);
     return { first: pages[0], order };
   }
   return null;
@@ -93,10 +97,7 @@ async function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _
       remaining -= PAGE_SIZE << chunk.order;
       maxOrder = chunk.order;
     }
-    const table = sgAllocTable(buffer.chunks.length);
-    if (!table) throw kerr(-ENOMEM);
-    buffer.chunks.forEach((c, i) => sgSetPage(table.sgl[i], c.first, PAGE_SIZE << c.order, 0));
-    buffer.sgTable = table;
+    if (shouldFailAlloc('slab')) throw kerr(-ENOMEM); // sg_alloc_table()
     return dmaBufExport({ expName: dmaHeapGetName(heap), ops: systemHeapBufOps, size: buffer.len, flags: fdFlags, priv: buffer });
   } catch (e) {
     buffer.free();

@@ -46,13 +46,26 @@ export class MutexWaiter {
   }
 }
 
-export class Mutex {
+/** The waiter list of every uncontended mutex (never modified). */
+const NO_WAITERS: MutexWaiter[] = [];
+
+/**
+ * The state every sleeping lock shares (struct mutex's fields): held or
+ * not, and the tasks sleeping on it. Mutex and WwMutex build their APIs on it.
+ */
+export class MutexCore {
   /** true while held (the owner task is not tracked: there are no tasks) */
   locked = false;
-  /** sleeping tasks, first to be woken first */
-  readonly waiters: MutexWaiter[] = [];
+  /** sleeping tasks, first to be woken first (shared empty list until someone waits) */
+  waiters: MutexWaiter[] = NO_WAITERS;
 
   constructor(readonly name = 'mutex') {}
+
+  /** The waiter list, made private to this lock so it can be changed. */
+  mutableWaiters(): MutexWaiter[] {
+    if (this.waiters === NO_WAITERS) this.waiters = [];
+    return this.waiters;
+  }
 
   /** __mutex_trylock(): take the lock if free. */
   tryLockRaw(): boolean {
@@ -61,6 +74,32 @@ export class Mutex {
     return true;
   }
 
+  /** __mutex_unlock_slowpath(): release and let the first waiter retry; WARNs when not held. */
+  unlockRaw(): void {
+    if (!this.locked) {
+      WARN(true, `mutex_unlock() of unlocked ${this.name}`);
+      return;
+    }
+    this.locked = false;
+    this.wakeFirst();
+  }
+
+  /** @internal wake the first waiter, if any, so it retries. */
+  wakeFirst(): void {
+    const w = this.waiters[0];
+    if (w) w.wake();
+  }
+
+  /** @internal remove a waiter; if the lock is free, let the next one retry. */
+  removeWaiter(w: MutexWaiter): void {
+    const i = this.waiters.indexOf(w);
+    if (i >= 0) this.mutableWaiters().splice(i, 1);
+    if (!this.locked) this.wakeFirst();
+  }
+}
+
+/** struct mutex */
+export class Mutex extends MutexCore {
   /** mutex_trylock(): 1 if taken, 0 if it is held. */
   trylock(): number {
     return this.tryLockRaw() ? 1 : 0;
@@ -79,7 +118,7 @@ export class Mutex {
   private async lockCommon(intr: boolean, signal?: AbortSignal): Promise<number> {
     if (this.tryLockRaw()) return 0;
     const waiter = new MutexWaiter();
-    this.waiters.push(waiter);
+    this.mutableWaiters().push(waiter);
     try {
       for (;;) {
         if (this.tryLockRaw()) return 0;
@@ -93,29 +132,11 @@ export class Mutex {
 
   /** mutex_unlock(): WARNs when the lock is not held. */
   unlock(): void {
-    if (!this.locked) {
-      WARN(true, `mutex_unlock() of unlocked ${this.name}`);
-      return;
-    }
-    this.locked = false;
-    this.wakeFirst();
+    this.unlockRaw();
   }
 
   /** mutex_is_locked() */
   isLocked(): boolean {
     return this.locked;
-  }
-
-  /** @internal wake the first waiter, if any, so it retries. */
-  wakeFirst(): void {
-    const w = this.waiters[0];
-    if (w) w.wake();
-  }
-
-  /** @internal remove a waiter; if the lock is free, let the next one retry. */
-  removeWaiter(w: MutexWaiter): void {
-    const i = this.waiters.indexOf(w);
-    if (i >= 0) this.waiters.splice(i, 1);
-    if (!this.locked) this.wakeFirst();
   }
 }

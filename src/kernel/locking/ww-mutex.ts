@@ -12,7 +12,7 @@
  */
 import { WARN } from '../lib/bug.js';
 import { EALREADY, EDEADLK, EINTR } from '../lib/errno.js';
-import { Mutex, MutexWaiter } from './mutex.js';
+import { MutexCore, MutexWaiter } from './mutex.js';
 
 /** struct ww_class: the algorithm and the stamp counter shared by its locks. */
 export class WwClass {
@@ -88,25 +88,29 @@ function waiterCtx(w: MutexWaiter): WwAcquireCtx | null {
   return w.data as WwAcquireCtx | null;
 }
 
-/** struct ww_mutex */
-export class WwMutex {
-  readonly base: Mutex;
+/** struct ww_mutex: a mutex (its base) with the holder's acquire context. */
+export class WwMutex extends MutexCore {
   /** the context holding the lock, null when free or taken without one */
   ctx: WwAcquireCtx | null = null;
 
   /** ww_mutex_init(lock, class) */
   constructor(readonly wwClass: WwClass, name = wwClass.name) {
-    this.base = new Mutex(name);
+    super(name);
+  }
+
+  /** ww_mutex.base: the underlying mutex (this object). */
+  get base(): MutexCore {
+    return this;
   }
 
   /** ww_mutex_is_locked() */
   isLocked(): boolean {
-    return this.base.locked;
+    return this.locked;
   }
 
   /** ww_mutex_destroy(): WARNs if still locked. */
   destroy(): void {
-    WARN(this.base.locked, 'ww_mutex_destroy() of a locked mutex');
+    WARN(this.locked, 'ww_mutex_destroy() of a locked mutex');
   }
 
   /**
@@ -130,7 +134,7 @@ export class WwMutex {
       // Reset the wounded flag after a back-off: nobody can wound a context that holds nothing.
       if (ctx.acquired === 0) ctx.wounded = false;
     }
-    if (this.base.tryLockRaw()) {
+    if (this.tryLockRaw()) {
       if (!ctx) return ZERO;
       this.setContextFastpath(ctx);
       return ctx.acquired > 1 && deadlockInjection ? Promise.resolve(this.deadlockInject(ctx)) : ZERO;
@@ -161,9 +165,9 @@ export class WwMutex {
    * already holds it). Taken with a ctx, it counts as held by the ctx.
    */
   trylock(ctx: WwAcquireCtx | null = null): number {
-    if (!ctx) return this.base.trylock();
+    if (!ctx) return this.tryLockRaw() ? 1 : 0;
     if (ctx.acquired === 0) ctx.wounded = false;
-    if (this.base.tryLockRaw()) {
+    if (this.tryLockRaw()) {
       this.setContextFastpath(ctx);
       return 1;
     }
@@ -178,14 +182,14 @@ export class WwMutex {
       if (ctx.acquired > 0) ctx.acquired--;
       this.ctx = null;
     }
-    this.base.unlock();
+    this.unlockRaw();
   }
 
   /** The contended part of __ww_mutex_lock(): queue, then sleep until the lock is ours or we must back off. */
   private async lockCommon(ctx: WwAcquireCtx | null, intr: boolean, signal?: AbortSignal): Promise<number> {
     const waiter = new MutexWaiter(ctx);
     if (!ctx) {
-      this.base.waiters.push(waiter);
+      this.mutableWaiters().push(waiter);
     } else {
       const ret = this.addWaiter(waiter, ctx);
       if (ret) return ret;
@@ -193,7 +197,7 @@ export class WwMutex {
     }
     let ret = 0;
     for (;;) {
-      if (this.base.tryLockRaw()) break;
+      if (this.tryLockRaw()) break;
       if (intr && signal?.aborted) {
         ret = -EINTR;
         break;
@@ -206,12 +210,12 @@ export class WwMutex {
     }
     if (ctx) ctx.waiter = null;
     if (ret) {
-      this.base.removeWaiter(waiter);
+      this.removeWaiter(waiter);
       return ret;
     }
     // Wound-Wait: we took the lock ahead of the first waiter, who may need to wound us.
-    const first = this.base.waiters[0] === waiter;
-    this.base.removeWaiter(waiter);
+    const first = this.waiters[0] === waiter;
+    this.removeWaiter(waiter);
     if (ctx) {
       if (!ctx.isWaitDie && !first) this.checkWaiters(ctx);
       this.lockAcquired(ctx);
@@ -236,7 +240,7 @@ export class WwMutex {
   /** ww_mutex_set_context_fastpath(): taken without waiting; waiters may need to die or wound us. */
   private setContextFastpath(ctx: WwAcquireCtx): void {
     this.lockAcquired(ctx);
-    if (this.base.waiters.length) this.checkWaiters(ctx);
+    if (this.waiters.length) this.checkWaiters(ctx);
   }
 
   /** __ww_mutex_kill() */
@@ -259,7 +263,7 @@ export class WwMutex {
 
   /** __ww_mutex_wound(): Wound-Wait: an older waiter with locks wounds a younger holder. */
   private wound(ctx: WwAcquireCtx, holdCtx: WwAcquireCtx | null): boolean {
-    if (!holdCtx || !this.base.locked) return false;
+    if (!holdCtx || !this.locked) return false;
     if (ctx.acquired > 0 && ctxLess(holdCtx, ctx)) {
       holdCtx.wounded = true;
       holdCtx.waiter?.wake();
@@ -270,7 +274,7 @@ export class WwMutex {
 
   /** __ww_mutex_check_waiters() */
   private checkWaiters(ctx: WwAcquireCtx): void {
-    for (const cur of this.base.waiters) {
+    for (const cur of this.waiters) {
       const cctx = waiterCtx(cur);
       if (!cctx) continue;
       if (this.die(cur, ctx) || this.wound(cctx, ctx)) break;
@@ -284,7 +288,7 @@ export class WwMutex {
     if (!ctx.isWaitDie) return ctx.wounded ? this.kill(ctx) : 0;
     if (holdCtx && ctxLess(ctx, holdCtx)) return this.kill(ctx);
     // A waiter with a context ahead of us is older: die.
-    const waiters = this.base.waiters;
+    const waiters = this.waiters;
     for (let i = waiters.indexOf(waiter) - 1; i >= 0; i--) {
       if (waiterCtx(waiters[i])) return this.kill(ctx);
     }
@@ -293,7 +297,7 @@ export class WwMutex {
 
   /** __ww_mutex_add_waiter(): queue in stamp order (context-less waiters stay FIFO). */
   private addWaiter(waiter: MutexWaiter, ctx: WwAcquireCtx): number {
-    const waiters = this.base.waiters;
+    const waiters = this.mutableWaiters();
     let pos = -1;
     for (let i = waiters.length - 1; i >= 0; i--) {
       const cctx = waiterCtx(waiters[i]);

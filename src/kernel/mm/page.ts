@@ -26,11 +26,14 @@ export function pageAligned(n: number): boolean {
 /** Where bytes live: a SharedArrayBuffer (growable for memfds). */
 export class Backing {
   readonly sab: SharedArrayBuffer;
-  /** a length-tracking view of the whole store */
-  readonly bytes: Uint8Array;
+  private whole: Uint8Array | null = null;
   constructor(readonly name: string, size: number, maxSize?: number) {
     this.sab = maxSize !== undefined ? new SharedArrayBuffer(size, { maxByteLength: maxSize }) : new SharedArrayBuffer(size);
-    this.bytes = new Uint8Array(this.sab);
+  }
+
+  /** A length-tracking view of the whole store (made on first use: idle buffers need none). */
+  get bytes(): Uint8Array {
+    return (this.whole ??= new Uint8Array(this.sab));
   }
 
   /** A zero-copy view of [offset, offset + length). */
