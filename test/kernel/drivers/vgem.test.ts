@@ -1,8 +1,8 @@
 /** vgem and the GEM/PRIME core (drivers/gpu/drm/vgem, drm_gem.c, drm_prime.c). */
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from '../../helpers/harness.js';
-import { vgemClose, vgemDumbCreate, vgemDumbMapOffset, vgemFenceAttach, vgemFenceSignal, vgemOpen, VGEM_FENCE_WRITE, type DumbBuffer } from '../../../src/kernel/drivers/vgem.js';
+import { vgemClose, vgemDumbCreate, vgemDumbMapOffset, vgemFenceAttach, vgemFenceSignal, vgemOpen, VGEM_FENCE_TIMEOUT, VGEM_FENCE_WRITE, type DumbBuffer } from '../../../src/kernel/drivers/vgem.js';
 import { drmGemFlink, drmGemHandleDelete, drmGemMmap, drmGemOpen, drmGemPrimeFdToHandle, drmGemPrimeHandleToFd, DRM_FILE_PAGE_OFFSET_START, drmGemStats } from '../../../src/kernel/drivers/drm-gem.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
 import { dmaBufFd, dmaBufGet, dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
@@ -11,7 +11,7 @@ import { systemHeapCreate } from '../../../src/kernel/heaps/system-heap.js';
 import { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE } from '../../../src/kernel/resv/dma-resv.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
-import { EACCES, EBUSY, EINVAL, ENOENT } from '../../../src/kernel/lib/errno.js';
+import { EACCES, EBUSY, EINVAL, ENOENT, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
 import { O_CLOEXEC, O_RDWR } from '../../../src/uapi/fcntl.js';
 
 describe('vgem', () => {
@@ -136,5 +136,23 @@ describe('vgem', () => {
     const w = await vgemFenceAttach(file, b.handle, VGEM_FENCE_WRITE);
     assert.ok(w > 0);
     vgemClose(file);
+  });
+
+  test('a fence nobody signals completes by itself after VGEM_FENCE_TIMEOUT; signalling it then is -ETIMEDOUT', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const file = vgemOpen();
+      const b = vgemDumbCreate(file, 16, 16, 32) as DumbBuffer;
+      const obj = file.handles.get(b.handle)!;
+      const id = await vgemFenceAttach(file, b.handle, VGEM_FENCE_WRITE);
+      mock.timers.tick(VGEM_FENCE_TIMEOUT - 1);
+      assert.equal(obj.resv.testSignaled(DMA_RESV_USAGE_WRITE), false);
+      mock.timers.tick(1);
+      assert.equal(obj.resv.testSignaled(DMA_RESV_USAGE_WRITE), true, 'timed out, signaled');
+      assert.equal(vgemFenceSignal(file, id), -ETIMEDOUT);
+      vgemClose(file);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
