@@ -4,7 +4,13 @@
  * pages cannot go away under the device) and not sealed against writing.
  * Its pages are pinned for the buffer's lifetime.
  */
-import { EBADFD, EINVAL, ENOMEM, kerr, ptrErr } from '../lib/errno.js';
+import { EBADFD, EFAULT, EINVAL, ENOMEM, ENOTTY, kerr, ptrErr } from '../lib/errno.js';
+import { copyFromUser, type UserArg } from '../lib/uaccess.js';
+import type { Task } from '../lib/task.js';
+import { File, Inode, type FileOperations } from '../fs/file.js';
+import {
+  SIZEOF_UDMABUF_CREATE_ITEM, SIZEOF_UDMABUF_CREATE_LIST, UDMABUF_CREATE, UDMABUF_CREATE_LIST, udmabufCreate as udmabufCreateCodec, udmabufCreateList,
+} from '../../uapi/udmabuf.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { O_CLOEXEC, O_RDWR, F_SEAL_FUTURE_WRITE, F_SEAL_SHRINK, F_SEAL_WRITE } from '../../uapi/fcntl.js';
 import { Device } from '../mm/device.js';
@@ -183,4 +189,39 @@ export function udmabufCreate(flags: number, items: readonly UdmabufItem[], file
   const fd = dmaBufFd(dmabuf, flags & UDMABUF_FLAGS_CLOEXEC ? O_CLOEXEC : 0, files);
   if (fd < 0) dmaBufPut(dmabuf);
   return fd;
+}
+
+// ---- /dev/udmabuf (udmabuf_fops) ----
+
+/** udmabuf_ioctl(): CREATE (one item) and CREATE_LIST; anything else -ENOTTY. */
+function udmabufIoctl(_file: File, cmd: number, arg: UserArg, task: Task): number {
+  switch (cmd) {
+    case UDMABUF_CREATE: {
+      const raw = copyFromUser(arg, udmabufCreateCodec.size);
+      if (!raw) return -EFAULT;
+      const c = udmabufCreateCodec.decode(raw);
+      return udmabufCreate(c.flags, [{ memfd: c.memfd, offset: c.offset, size: c.size }], task.files);
+    }
+    case UDMABUF_CREATE_LIST: {
+      const raw = copyFromUser(arg, SIZEOF_UDMABUF_CREATE_LIST);
+      if (!raw) return -EFAULT;
+      const head = udmabufCreateList.decodeHeader(raw);
+      if (head.count > udmabufParams.listLimit) return -EINVAL;
+      // memdup_user(arg + sizeof(head), count * sizeof(item))
+      const all = copyFromUser(arg, SIZEOF_UDMABUF_CREATE_LIST + head.count * SIZEOF_UDMABUF_CREATE_ITEM);
+      if (!all) return -EFAULT;
+      const items = all.subarray(SIZEOF_UDMABUF_CREATE_LIST);
+      const list = Array.from({ length: head.count }, (_, i) => udmabufCreateList.decodeItem(items, i));
+      return udmabufCreate(head.flags, list, task.files);
+    }
+    default:
+      return -ENOTTY;
+  }
+}
+
+const udmabufFops: FileOperations = { unlockedIoctl: udmabufIoctl };
+
+/** open() of /dev/udmabuf (a misc device) */
+export function udmabufOpen(flags: number): File {
+  return new File(new Inode(), 'udmabuf', flags, udmabufFops, udmabufDevice);
 }

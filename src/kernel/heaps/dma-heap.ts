@@ -2,11 +2,16 @@
  * The DMA-BUF heap core (drivers/dma-buf/dma-heap.c): named allocators of
  * dma-bufs, one /dev/dma_heap/<name> node each.
  */
-import { EBUSY, EINVAL, kerr } from '../lib/errno.js';
 import { O_ACCMODE, O_CLOEXEC } from '../../uapi/fcntl.js';
 import { pageAlign } from '../mm/page.js';
 import type { DmaBuf } from '../buf/dma-buf.js';
 import type { Task } from '../lib/task.js';
+import { EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, ESPIPE, kerr, ptrErr } from '../lib/errno.js';
+import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
+import { File, Inode, type FileOperations } from '../fs/file.js';
+import { dmaBufFd, dmaBufPut } from '../buf/dma-buf.js';
+import { DMA_HEAP_IOCTL_ALLOC, dmaHeapAllocationData } from '../../uapi/dma-heap.js';
+import { _IOC_NR, _IOC_SIZE, _IOC_READ, _IOC_WRITE, _IOC_DIRSHIFT } from '../../uapi/ioctl.js';
 
 /** DMA_HEAP_VALID_FD_FLAGS */
 export const DMA_HEAP_VALID_FD_FLAGS = O_CLOEXEC | O_ACCMODE;
@@ -83,4 +88,79 @@ export async function dmaHeapBufferAlloc(heap: DmaHeap, len: number, fdFlags: nu
   const aligned = pageAlign(len);
   if (!aligned) throw kerr(-EINVAL, 'zero length');
   return heap.ops.allocate(heap, aligned, fdFlags, heapFlags, task);
+}
+
+// ---- the /dev/dma_heap/<name> character device (dma_heap_fops) ----
+
+const IOC_IN = _IOC_WRITE << _IOC_DIRSHIFT;
+const IOC_OUT = (_IOC_READ << _IOC_DIRSHIFT) >>> 0;
+const dmaHeapIoctlCmds = [DMA_HEAP_IOCTL_ALLOC];
+
+/** dma_heap_ioctl_allocate(): the ALLOC checks, the buffer, its fd. */
+async function dmaHeapIoctlAllocate(heap: DmaHeap, kdata: Uint8Array, task: Task): Promise<number> {
+  const a = dmaHeapAllocationData.decode(kdata);
+  const len = new DataView(kdata.buffer, kdata.byteOffset).getBigUint64(0, true);
+  if (a.fd) return -EINVAL;
+  if (a.fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) return -EINVAL;
+  if (a.heapFlags & ~DMA_HEAP_VALID_HEAP_FLAGS) return -EINVAL;
+  // PAGE_ALIGN() of a u64: lengths in the last page of the range wrap to 0.
+  if (len === 0n || len > 0xfffffffffffff000n) return -EINVAL;
+  let dmabuf;
+  try {
+    dmabuf = await heap.ops.allocate(heap, pageAlign(Number(len)), a.fdFlags, a.heapFlags, task);
+  } catch (e) {
+    return ptrErr(e);
+  }
+  const fd = dmaBufFd(dmabuf, a.fdFlags, task.files);
+  if (fd < 0) {
+    dmaBufPut(dmabuf);
+    return fd;
+  }
+  new DataView(kdata.buffer, kdata.byteOffset).setUint32(8, fd, true);
+  return 0;
+}
+
+/**
+ * dma_heap_ioctl(): the command is picked by its number alone and the
+ * argument copied at the user's size, zero-extended to the kernel's, so
+ * older and newer struct layouts work. A number past the table is -EINVAL.
+ */
+async function dmaHeapIoctl(file: File, ucmd: number, arg: UserArg, task: Task): Promise<number> {
+  const nr = _IOC_NR(ucmd);
+  if (nr >= dmaHeapIoctlCmds.length) return -EINVAL;
+  const kcmd = dmaHeapIoctlCmds[nr];
+  const drvSize = _IOC_SIZE(kcmd);
+  let outSize = _IOC_SIZE(ucmd);
+  let inSize = outSize;
+  if (((ucmd & kcmd) & IOC_IN) === 0) inSize = 0;
+  if ((((ucmd & kcmd) >>> 0) & IOC_OUT) === 0) outSize = 0;
+  const ksize = Math.max(inSize, outSize, drvSize);
+  const kdata = new Uint8Array(ksize);
+  if (inSize) {
+    const src = copyFromUser(arg, inSize);
+    if (!src) return -EFAULT;
+    kdata.set(src);
+  }
+  let ret: number;
+  switch (kcmd) {
+    case DMA_HEAP_IOCTL_ALLOC:
+      ret = await dmaHeapIoctlAllocate(file.privateData as DmaHeap, kdata, task);
+      break;
+    default:
+      return -ENOTTY;
+  }
+  if (outSize && !copyToUser(arg, kdata.subarray(0, outSize))) ret = -EFAULT;
+  return ret;
+}
+
+const dmaHeapFops: FileOperations = {
+  unlockedIoctl: dmaHeapIoctl,
+  llseek: () => -ESPIPE,
+};
+
+/** dma_heap_open(): a file on the heap; -ENODEV if no heap has that name. */
+export function dmaHeapOpen(name: string, flags: number): File | number {
+  const heap = dmaHeapFind(name);
+  if (!heap) return -ENODEV;
+  return new File(new Inode(), `dma_heap/${name}`, flags, dmaHeapFops, heap);
 }

@@ -4,17 +4,27 @@
  * AbortSignal that fires when the process is signalled or killed).
  */
 import type { FdTable } from '../fs/fdtable.js';
+import type { Vma } from '../mm/vma.js';
 
 let nextPid = 1;
+
+/** Every live task, by pid (what /proc lists). */
+export const tasks = new Map<number, Task>();
 
 export class Task {
   readonly pid: number;
   /** task->comm (TASK_COMM_LEN 16, with NUL) */
   comm: string;
+  /** the address space: mappings by id */
+  readonly mm = new Map<number, Vma>();
+  nextVmaId = 1;
+  /** the next mmap address handed out */
+  nextAddr = 0x7f0000000000;
   private readonly abort = new AbortController();
   constructor(readonly files: FdTable, comm = 'node') {
     this.pid = nextPid++;
     this.comm = comm.slice(0, 15);
+    tasks.set(this.pid, this);
   }
 
   /** signal_pending(): fires when a signal arrives */
@@ -25,5 +35,9 @@ export class Task {
   /** send a fatal signal (process exit / kill) */
   kill(): void {
     this.abort.abort();
+  }
+
+  get exited(): boolean {
+    return this.abort.signal.aborted;
   }
 }

@@ -10,7 +10,16 @@
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { krefGet, krefPut } from '../lib/kref.js';
 import type { Out } from '../lib/out.js';
-import { EINVAL, ENOENT } from '../lib/errno.js';
+import { EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY } from '../lib/errno.js';
+import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
+import type { Task } from '../lib/task.js';
+import { File, Inode, type FileOperations } from '../fs/file.js';
+import type { FdTable } from '../fs/fdtable.js';
+import { O_CLOEXEC } from '../../uapi/fcntl.js';
+import {
+  SW_SYNC_GET_DEADLINE, SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, swSyncCreateFenceData, swSyncGetDeadline as swSyncGetDeadlineCodec, u32Arg,
+} from '../../uapi/sw_sync.js';
+import { SyncFile, syncFileGetFence } from './sync-file.js';
 import { strscpy } from '../lib/string.js';
 import { NSEC_PER_SEC } from '../lib/time.js';
 import { DmaFence, type DmaFenceOps, DMA_FENCE_FLAG_TIMESTAMP_BIT, DMA_FENCE_FLAG_USER_BITS, dmaFenceContextAlloc, dmaFenceSeqnoIsLater } from '../fence/dma-fence.js';
@@ -207,4 +216,80 @@ export function syncInfoDebugfsShow(): string {
   }
   s += 'fences:\n--------------\n';
   return s;
+}
+
+// ---- <debugfs>/sync/sw_sync (sw_sync_debugfs_fops) ----
+
+/** SW_SYNC_IOC_CREATE_FENCE: a sync_file fd (O_CLOEXEC) for a point at `value`. */
+function ioctlCreateFence(obj: SyncTimeline, arg: UserArg, files: FdTable): number {
+  const fd = files.getUnusedFdFlags(O_CLOEXEC);
+  if (fd < 0) return fd;
+  const raw = copyFromUser(arg, swSyncCreateFenceData.size);
+  if (!raw) {
+    files.putUnusedFd(fd);
+    return -EFAULT;
+  }
+  const data = swSyncCreateFenceData.decode(raw);
+  const pt = obj.createFence(data.value);
+  if (!pt) {
+    files.putUnusedFd(fd);
+    return -ENOMEM;
+  }
+  const sf = SyncFile.create(pt);
+  pt.put();
+  if (!sf) {
+    files.putUnusedFd(fd);
+    return -ENOMEM;
+  }
+  data.fence = fd;
+  if (!copyToUser(arg, swSyncCreateFenceData.encode(data))) {
+    sf.release();
+    files.putUnusedFd(fd);
+    return -EFAULT;
+  }
+  files.fdInstall(fd, sf.file);
+  return 0;
+}
+
+/** SW_SYNC_GET_DEADLINE */
+function ioctlGetDeadline(arg: UserArg, files: FdTable): number {
+  const raw = copyFromUser(arg, swSyncGetDeadlineCodec.size);
+  if (!raw) return -EFAULT;
+  const data = swSyncGetDeadlineCodec.decode(raw);
+  if (data.deadlineNs || data.pad) return -EINVAL;
+  const fence = syncFileGetFence(data.fenceFd, files);
+  if (!fence) return -EINVAL;
+  const out: Out<number> = { value: 0 };
+  const ret = swSyncGetDeadline(fence, out);
+  fence.put();
+  if (ret) return ret;
+  return copyToUser(arg, swSyncGetDeadlineCodec.encode({ ...data, deadlineNs: out.value })) ? 0 : -EFAULT;
+}
+
+const swSyncFops: FileOperations = {
+  release(_inode, file): void {
+    (file.privateData as SyncTimeline).release();
+  },
+  unlockedIoctl(file, cmd, arg, task: Task): number {
+    const obj = file.privateData as SyncTimeline;
+    switch (cmd) {
+      case SW_SYNC_IOC_CREATE_FENCE:
+        return ioctlCreateFence(obj, arg, task.files);
+      case SW_SYNC_IOC_INC: {
+        const raw = copyFromUser(arg, 4);
+        if (!raw) return -EFAULT;
+        obj.inc(u32Arg.decode(raw));
+        return 0;
+      }
+      case SW_SYNC_GET_DEADLINE:
+        return ioctlGetDeadline(arg, task.files);
+      default:
+        return -ENOTTY;
+    }
+  },
+};
+
+/** sw_sync_debugfs_open(): a new timeline named after the opening task. */
+export function swSyncOpen(task: Task, flags: number): File {
+  return new File(new Inode(), 'sw_sync', flags, swSyncFops, new SyncTimeline(task.comm));
 }

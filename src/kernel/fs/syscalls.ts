@@ -1,0 +1,349 @@
+/**
+ * The system calls a process makes, on the kernel side (fs/open.c,
+ * fs/ioctl.c, fs/select.c, fs/read_write.c, fs/fcntl.c, mm/mmap.c,
+ * mm/memfd.c, and SCM_RIGHTS fd passing), each returning what Linux
+ * returns: a value, or a negative errno checked in Linux's order.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  EACCES, EBADF, EINTR, EINVAL, ENODEV, ENOMEM, ENOTTY, EOVERFLOW, EPERM, ESPIPE, ESRCH,
+} from '../lib/errno.js';
+import { tasks, type Task } from '../lib/task.js';
+import type { UserArg } from '../lib/uaccess.js';
+import { armTimeout } from '../lib/time.js';
+import {
+  F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET_SEALS, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_APPEND,
+  O_CLOEXEC, O_DIRECT, O_NOATIME, O_NONBLOCK, O_RDONLY, O_WRONLY, SEEK_END,
+} from '../../uapi/fcntl.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
+import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
+import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
+import { FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
+import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemTruncate } from './memfd.js';
+import { vfsOpen, vfsReadText } from './vfs.js';
+
+/** DEFAULT_POLLMASK: files without a poll op are always ready. */
+const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+/** openat(AT_FDCWD, path, flags, mode) */
+export async function sysOpen(task: Task, path: string, flags: number): Promise<number> {
+  const fd = task.files.getUnusedFdFlags(flags);
+  if (fd < 0) return fd;
+  const file = await vfsOpen(task, path, flags);
+  if (typeof file === 'number') {
+    task.files.putUnusedFd(fd);
+    return file;
+  }
+  task.files.fdInstall(fd, file);
+  return fd;
+}
+
+/** close(fd) */
+export function sysClose(task: Task, fd: number): number {
+  return task.files.close(fd);
+}
+
+/** dup(fd) */
+export function sysDup(task: Task, fd: number): number {
+  return task.files.dup(fd, 0, 0);
+}
+
+/** ioctl(fd, cmd, arg): -EBADF, -ENOTTY for a file without ioctls, else the file's answer. */
+export async function sysIoctl(task: Task, fd: number, cmd: number, arg: UserArg): Promise<number> {
+  const file = task.files.fget(fd);
+  if (!file) return -EBADF;
+  try {
+    if (!file.fOp.unlockedIoctl) return -ENOTTY;
+    return await file.fOp.unlockedIoctl(file, cmd >>> 0, arg, task);
+  } finally {
+    fput(file);
+  }
+}
+
+/** lseek(fd, offset, whence): -ESPIPE for files that cannot seek. */
+export function sysLseek(task: Task, fd: number, offset: number, whence: number): number {
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  if (!file.fOp.llseek) return -ESPIPE;
+  return file.fOp.llseek(file, offset, whence);
+}
+
+/** read(fd, length): the bytes, or -EBADF (not open for reading), -EINVAL (the file has no read). */
+export function sysRead(task: Task, fd: number, length: number): Uint8Array | number {
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  if (!(file.fMode & FMODE_READ)) return -EBADF;
+  if (!file.fOp.read) return -EINVAL;
+  if (length < 0) return -EINVAL;
+  const r = file.fOp.read(file, length, file.fPos);
+  if (typeof r === 'number') return r;
+  file.fPos += r.length;
+  return r;
+}
+
+/** write(fd, bytes): bytes written, -EBADF (not open for writing), -EINVAL (no write). */
+export function sysWrite(task: Task, fd: number, data: Uint8Array): number {
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  if (!(file.fMode & FMODE_WRITE)) return -EBADF;
+  if (!file.fOp.write) return -EINVAL;
+  // O_APPEND: every write goes to the end.
+  if (file.fFlags & O_APPEND && file.fOp.llseek) file.fOp.llseek(file, 0, SEEK_END);
+  const n = file.fOp.write(file, data, file.fPos);
+  if (n > 0) file.fPos += n;
+  return n;
+}
+
+/** memfd_create(name, flags): an fd (MFD_CLOEXEC gives close-on-exec) or -EINVAL/-EMFILE. */
+export function sysMemfdCreate(task: Task, name: string, flags: number): number {
+  const file = memfdCreate(name, flags);
+  if (typeof file === 'number') return file;
+  const fd = task.files.getUnusedFdFlags(flags & 1 ? O_CLOEXEC : 0);
+  if (fd < 0) {
+    fput(file);
+    return fd;
+  }
+  task.files.fdInstall(fd, file);
+  return fd;
+}
+
+/** ftruncate(fd, length) */
+export function sysFtruncate(task: Task, fd: number, length: number): number {
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  if (length < 0) return -EINVAL;
+  if (!isShmemFile(file)) return -EINVAL;
+  return shmemTruncate(file, length);
+}
+
+/** fcntl(fd, cmd, arg) for the commands this machine has. */
+export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): number {
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  switch (cmd) {
+    case F_DUPFD:
+      return task.files.dup(fd, arg, 0);
+    case F_DUPFD_CLOEXEC:
+      return task.files.dup(fd, arg, O_CLOEXEC);
+    case F_GETFD:
+      return task.files.isCloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      task.files.setCloexec(fd, !!(arg & FD_CLOEXEC));
+      return 0;
+    case F_GETFL:
+      return file.fFlags;
+    case F_SETFL: {
+      const changeable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
+      file.fFlags = (file.fFlags & ~changeable) | (arg & changeable);
+      return 0;
+    }
+    case F_ADD_SEALS:
+      return memfdAddSeals(file, arg);
+    case F_GET_SEALS:
+      return memfdGetSeals(file);
+    default:
+      return -EINVAL;
+  }
+}
+
+/**
+ * mmap(NULL, length, prot, flags, fd, offset): the mapping, or -EINVAL
+ * (length 0, unaligned offset, no MAP_SHARED/MAP_PRIVATE), -EBADF, -EACCES
+ * (the file's mode does not allow it), -EOVERFLOW (offset + length past
+ * what the file can address), -ENODEV (the file cannot be mapped), or the
+ * file's mmap error.
+ */
+export async function sysMmap(task: Task, length: number, prot: number, flags: number, fd: number, offset: bigint): Promise<Vma | number> {
+  if (!length) return -EINVAL;
+  if (offset % BigInt(PAGE_SIZE) !== 0n || offset < 0n) return -EINVAL;
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
+  const len = pageAlign(length);
+  if (!len || len > 2 ** 47) return -ENOMEM;
+  let vmFlags = (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
+  if (flags & MAP_ANONYMOUS) {
+    const vma = new Vma(task.nextAddr, len, 0, vmFlags | VM_MAYREAD | VM_MAYWRITE | (type === MAP_PRIVATE ? 0 : VM_SHARED | VM_MAYSHARE));
+    vma.view = new Backing('anon', len).view(0, len);
+    return install(task, vma);
+  }
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  // file_mmap_ok(): an anon inode can address up to ULONG_MAX, a regular (shmem) file up to LLONG_MAX.
+  const maxsize = isShmemFile(file) ? 0x7fffffffffffffffn : 0xffffffffffffffffn;
+  if (offset + BigInt(len) - 1n > maxsize) return -EOVERFLOW;
+  const acc = file.fFlags & O_ACCMODE;
+  if (type !== MAP_PRIVATE) {
+    if (prot & PROT_WRITE && acc === O_RDONLY) return -EACCES;
+    vmFlags |= VM_SHARED | VM_MAYSHARE;
+    if (acc !== O_RDONLY) vmFlags |= VM_MAYWRITE;
+  } else {
+    vmFlags |= VM_MAYWRITE;
+  }
+  if (acc === O_WRONLY) return -EACCES;
+  vmFlags |= VM_MAYREAD;
+  if (!file.fOp.mmap) return -ENODEV;
+  const vma = new Vma(task.nextAddr, len, Number(offset >> BigInt(PAGE_SHIFT)), vmFlags);
+  vma.vmFile = file;
+  const ret = await file.fOp.mmap(file, vma);
+  if (ret) return ret;
+  if (!vma.view) return -ENODEV;
+  // The mapping holds the file (vma->vm_file): the buffer lives until munmap.
+  getFile(vma.vmFile as File);
+  return install(task, vma);
+}
+
+function install(task: Task, vma: Vma): Vma {
+  const id = task.nextVmaId++;
+  task.mm.set(id, vma);
+  task.nextAddr += vma.length() + PAGE_SIZE;
+  (vma as Vma & { id: number }).id = id;
+  return vma;
+}
+
+/** The id the kernel gave a mapping (what munmap names). */
+export function vmaId(vma: Vma): number {
+  return (vma as Vma & { id: number }).id;
+}
+
+/** munmap() of a whole mapping: -EINVAL for an unknown one. */
+export function sysMunmap(task: Task, id: number): number {
+  const vma = task.mm.get(id);
+  if (!vma) return -EINVAL;
+  task.mm.delete(id);
+  vma.close?.();
+  if (vma.vmFile) fput(vma.vmFile as File);
+  vma.view = null;
+  return 0;
+}
+
+export interface PollFd {
+  fd: number;
+  events: number;
+  revents: number;
+}
+
+/**
+ * poll(fds, nfds, timeout): the number of entries with events (revents
+ * filled in), 0 on timeout, -EINTR when the process is signalled. A
+ * negative fd is skipped; a closed one reports POLLNVAL.
+ */
+export async function sysPoll(task: Task, fds: PollFd[], timeoutMs: number): Promise<number> {
+  const unsubs: (() => void)[] = [];
+  let wake: (() => void) | null = null;
+  let woken = false;
+  const onWake = (): void => {
+    woken = true;
+    wake?.();
+  };
+  let register = true;
+  let timedOut = timeoutMs === 0;
+  const cancel = timeoutMs > 0 ? armTimeout(timeoutMs, () => {
+    timedOut = true;
+    wake?.();
+  }) : () => {};
+  const onSignal = (): void => wake?.();
+  task.signal.addEventListener('abort', onSignal);
+  try {
+    for (;;) {
+      let count = 0;
+      for (const p of fds) {
+        p.revents = 0;
+        if (p.fd < 0) continue;
+        const file = task.files.lookup(p.fd);
+        if (!file) {
+          p.revents = POLLNVAL;
+          count++;
+          continue;
+        }
+        const pt: PollTable = {
+          events: p.events | POLLERR | POLLHUP,
+          wait: (q: WaitQueue) => {
+            if (register) unsubs.push(q.add(onWake));
+          },
+        };
+        const mask = file.fOp.poll ? await file.fOp.poll(file, pt) : DEFAULT_POLLMASK;
+        p.revents = mask & (p.events | POLLERR | POLLHUP);
+        if (p.revents) count++;
+      }
+      register = false;
+      if (count || timedOut) return count;
+      if (task.signal.aborted) return -EINTR;
+      if (!woken) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+      woken = false;
+      if (task.signal.aborted) return -EINTR;
+    }
+  } finally {
+    cancel();
+    task.signal.removeEventListener('abort', onSignal);
+    for (const u of unsubs) u();
+  }
+}
+
+/** Whole text of a procfs/debugfs/sysfs file. */
+export function sysReadFile(task: Task, path: string): Promise<string | number> {
+  return vfsReadText(task, path);
+}
+
+/** Descriptors in flight between processes (SCM_RIGHTS), by one-use token. */
+const inFlight = new Map<string, { file: File; from: number; to: number }>();
+
+/**
+ * Send a descriptor to another process: the token the receiver redeems.
+ * The message holds a reference to the file until received, or until the
+ * receiver exits. -EBADF, -ESRCH for no such process.
+ */
+export function sysSendFd(task: Task, fd: number, toPid: number): string | number {
+  const target = tasks.get(toPid);
+  if (!target || target.exited) return -ESRCH;
+  const file = task.files.fget(fd);
+  if (!file) return -EBADF;
+  const token = randomUUID();
+  inFlight.set(token, { file, from: task.pid, to: toPid });
+  return token;
+}
+
+/**
+ * Receive a descriptor sent to this process: a new fd. A token that was
+ * never issued or was already used is -EINVAL; one sent to another
+ * process is -EPERM (and stays for its receiver).
+ */
+export function sysReceiveFd(task: Task, token: string, flags: number): number {
+  const msg = inFlight.get(token);
+  if (!msg) return -EINVAL;
+  if (msg.to !== task.pid) return -EPERM;
+  const fd = task.files.getUnusedFdFlags(flags & O_CLOEXEC);
+  if (fd < 0) return fd;
+  inFlight.delete(token);
+  task.files.fdInstall(fd, msg.file);
+  return fd;
+}
+
+/** Descriptors still in flight (leak checks). */
+export function fdsInFlight(): number {
+  return inFlight.size;
+}
+
+/**
+ * exit(): the process's pending calls are interrupted, its mappings go,
+ * its descriptors close, and descriptors sent to it are dropped.
+ */
+export function sysExit(task: Task): void {
+  if (!tasks.has(task.pid)) return;
+  task.kill();
+  for (const id of [...task.mm.keys()]) sysMunmap(task, id);
+  task.files.closeAll();
+  for (const [token, msg] of inFlight) {
+    if (msg.to === task.pid) {
+      inFlight.delete(token);
+      fput(msg.file);
+    }
+  }
+  tasks.delete(task.pid);
+}
+

@@ -1,0 +1,94 @@
+/**
+ * boot(): a machine with its kernel in a worker thread. Processes are
+ * made with machine.spawn() (bound to the calling thread) or, for another
+ * worker, with machine.channel() handed to that worker, which calls
+ * attach() (from 'dmabuf').
+ */
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
+import { CHANNEL_BYTES, type ProcessHandle } from './protocol.js';
+import { Process } from './process.js';
+
+export interface BootOptions {
+  /** memory of the machine: zone sizes (the memory limit) and the CMA area */
+  memory?: MemoryConfig;
+  /** how long the kernel thread keeps spinning for the next request after one, in ns (default 50 µs) */
+  spinNs?: number;
+}
+
+export interface MachineStats {
+  dmabufs: number;
+  pages: number;
+  inFlight: number;
+  processes: number;
+  taint: number;
+}
+
+export class Machine {
+  private down = false;
+  private constructor(readonly worker: Worker, private readonly doorbell: SharedArrayBuffer) {}
+
+  /** @internal */
+  static async start(options: BootOptions): Promise<Machine> {
+    const doorbell = new SharedArrayBuffer(4);
+    const worker = new Worker(fileURLToPath(new URL('./kernel-thread.js', import.meta.url)), { workerData: { doorbell, options } });
+    const m = new Machine(worker, doorbell);
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (msg: { type: string }) => (msg.type === 'ready' ? resolve() : reject(new Error(`kernel: ${msg.type}`))));
+    });
+    worker.on('error', (e) => process.stderr.write(`dmabuf kernel thread failed: ${e.stack ?? e}\n`));
+    return m;
+  }
+
+  /** A channel for a new process: hand it to a worker (transfer `port`) and call attach() there. */
+  channel(comm = 'node'): ProcessHandle {
+    if (this.down) throw new Error('machine is shut down');
+    const channel = new SharedArrayBuffer(CHANNEL_BYTES);
+    const { port1, port2 } = new MessageChannel();
+    this.worker.postMessage({ type: 'attach', channel, port: port1, comm }, [port1]);
+    return { channel, doorbell: this.doorbell, port: port2 };
+  }
+
+  /** A process bound to the calling thread. */
+  spawn(comm = 'node'): Process {
+    return new Process(this.channel(comm));
+  }
+
+  private ask<T>(type: string): Promise<T> {
+    return new Promise<T>((resolve) => {
+      const on = (msg: { type: string }): void => {
+        if (msg.type !== type) return;
+        this.worker.off('message', on);
+        resolve(msg as T);
+      };
+      this.worker.on('message', on);
+      this.worker.postMessage({ type });
+    });
+  }
+
+  /** What the kernel holds: live dma-bufs, allocated pages, fds in flight, processes, taint. */
+  stats(): Promise<MachineStats> {
+    return this.ask<MachineStats>('stats');
+  }
+
+  /** The kernel log. */
+  async dmesg(): Promise<string> {
+    return (await this.ask<{ text: string }>('dmesg')).text;
+  }
+
+  /** Every process exits, then the kernel thread stops; resolves to what the kernel still held. */
+  async shutdown(): Promise<MachineStats> {
+    if (this.down) return { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0 };
+    this.down = true;
+    const stats = await this.ask<MachineStats>('shutdown');
+    await this.worker.terminate();
+    return stats;
+  }
+}
+
+/** Boot a machine: the kernel in its own worker thread. */
+export function boot(options: BootOptions = {}): Promise<Machine> {
+  return Machine.start(options);
+}

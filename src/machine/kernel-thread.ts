@@ -1,0 +1,244 @@
+/**
+ * The kernel thread: boots the kernel, serves every process's syscall
+ * slots, and never blocks. After work it spins briefly for the next
+ * request (so a busy machine answers in microseconds), then parks on the
+ * doorbell with Atomics.waitAsync, which keeps its event loop free for
+ * timers, fence callbacks and new processes.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { FdTable } from '../kernel/fs/fdtable.js';
+import { devNullOpen } from '../kernel/fs/vfs.js';
+import { O_RDONLY, O_WRONLY } from '../uapi/fcntl.js';
+import { Task } from '../kernel/lib/task.js';
+import { memInit, type MemoryConfig } from '../kernel/mm/page-alloc.js';
+import { systemHeapCreate } from '../kernel/heaps/system-heap.js';
+import { cmaHeapCreate } from '../kernel/heaps/cma-heap.js';
+import { pr_info, dmesg } from '../kernel/lib/printk.js';
+import { getTaint } from '../kernel/lib/bug.js';
+import { dmaBufStats } from '../kernel/buf/dma-buf.js';
+import { pagesAllocated } from '../kernel/mm/page-alloc.js';
+import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
+import { ktimeGet } from '../kernel/lib/time.js';
+import { H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage } from './protocol.js';
+
+export interface KernelBootOptions {
+  memory?: MemoryConfig;
+  /** how long the kernel keeps spinning for the next request after one, ns */
+  spinNs?: number;
+}
+
+const opts = (workerData?.options ?? {}) as KernelBootOptions;
+const doorbell = new Int32Array(workerData.doorbell as SharedArrayBuffer);
+const SPIN_NS = opts.spinNs ?? 50_000;
+
+memInit(opts.memory ?? {});
+systemHeapCreate();
+cmaHeapCreate();
+pr_info('dmabuf: kernel booted');
+
+interface Proc {
+  task: Task;
+  slots: Slot[];
+  handled: number[];
+  port: MessagePort;
+  /** syscalls in progress, per slot */
+  busy: boolean[];
+}
+
+const procs = new Set<Proc>();
+let stopping = false;
+const dec = new TextDecoder();
+
+function attach(channel: SharedArrayBuffer, port: MessagePort, comm: string): void {
+  const task = new Task(new FdTable(), comm);
+  // New processes start with fds 0, 1 and 2 open, as on Linux (here on /dev/null).
+  for (let fd = 0; fd < 3; fd++) {
+    const f = task.files.getUnusedFdFlags(0);
+    task.files.fdInstall(f, devNullOpen(fd === 0 ? O_RDONLY : O_WRONLY));
+  }
+  const slots = Array.from({ length: SLOTS }, (_, i) => new Slot(channel, i));
+  const p: Proc = { task, slots, handled: slots.map(() => 0), port, busy: slots.map(() => false) };
+  procs.add(p);
+  // A thread that exits or is terminated closes its port: its process exits.
+  port.on('close', () => exitProc(p));
+  const header = new Int32Array(channel, 0, 4);
+  Atomics.store(header, H_PID, task.pid);
+  Atomics.notify(header, H_PID);
+}
+
+function exitProc(p: Proc): void {
+  if (!procs.has(p)) return;
+  procs.delete(p);
+  sysExit(p.task);
+}
+
+function argBytes(slot: Slot): Uint8Array {
+  return slot.data.slice(0, slot.ctl[INLEN]);
+}
+
+/** One syscall: the kernel's answer, and optionally a side message. */
+async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<void> {
+  const t = p.task;
+  const a = slot.args;
+  let ret = 0;
+  let out: Uint8Array | null = null;
+  let side: SideBody | null = null;
+  try {
+    switch (slot.ctl[SYSNO] as Sys) {
+      case Sys.open:
+        ret = await sysOpen(t, dec.decode(argBytes(slot)), a[0]);
+        break;
+      case Sys.close:
+        ret = sysClose(t, a[0]);
+        break;
+      case Sys.dup:
+        ret = sysDup(t, a[0]);
+        break;
+      case Sys.ioctl: {
+        const arg = a[2] ? argBytes(slot) : a[3];
+        ret = await sysIoctl(t, a[0], a[1], arg);
+        if (arg instanceof Uint8Array) out = arg;
+        break;
+      }
+      case Sys.mmap: {
+        const offset = (BigInt(a[4] >>> 0) << 32n) | BigInt(a[5] >>> 0);
+        const r = await sysMmap(t, a[0], a[1], a[2], a[3], offset);
+        if (typeof r === 'number') ret = r;
+        else {
+          ret = vmaId(r);
+          side = { kind: 'map', sab: r.view!.buffer as SharedArrayBuffer, byteOffset: r.view!.byteOffset, byteLength: r.view!.byteLength };
+        }
+        break;
+      }
+      case Sys.munmap:
+        ret = sysMunmap(t, a[0]);
+        break;
+      case Sys.lseek:
+        ret = sysLseek(t, a[0], a[1], a[2]);
+        break;
+      case Sys.poll: {
+        const n = a[0];
+        const raw = new Int32Array(argBytes(slot).buffer);
+        const fds: PollFd[] = Array.from({ length: n }, (_, i) => ({ fd: raw[i * 2], events: raw[i * 2 + 1], revents: 0 }));
+        ret = await sysPoll(t, fds, a[1]);
+        const res = new Int32Array(n);
+        fds.forEach((f, i) => (res[i] = f.revents));
+        out = new Uint8Array(res.buffer);
+        break;
+      }
+      case Sys.readFile: {
+        const r = await sysReadFile(t, dec.decode(argBytes(slot)));
+        if (typeof r === 'number') ret = r;
+        else side = { kind: 'text', text: r };
+        break;
+      }
+      case Sys.memfdCreate:
+        ret = sysMemfdCreate(t, dec.decode(argBytes(slot)), a[0]);
+        break;
+      case Sys.ftruncate:
+        ret = sysFtruncate(t, a[0], a[1]);
+        break;
+      case Sys.fcntl:
+        ret = sysFcntl(t, a[0], a[1], a[2]);
+        break;
+      case Sys.read: {
+        const r = sysRead(t, a[0], Math.min(a[1], slot.data.length));
+        if (typeof r === 'number') ret = r;
+        else {
+          ret = r.length;
+          out = r;
+        }
+        break;
+      }
+      case Sys.write:
+        ret = sysWrite(t, a[0], argBytes(slot));
+        break;
+      case Sys.sendFd: {
+        const r = sysSendFd(t, a[0], a[1]);
+        if (typeof r === 'number') ret = r;
+        else side = { kind: 'token', token: r };
+        break;
+      }
+      case Sys.receiveFd:
+        ret = sysReceiveFd(t, dec.decode(argBytes(slot)), a[0]);
+        break;
+      case Sys.exit:
+        exitProc(p);
+        break;
+      default:
+        ret = -38; // -ENOSYS
+    }
+  } catch (e) {
+    // A kernel exception is a kernel bug: log it; the caller sees -EIO.
+    process.stderr.write(`dmabuf kernel: syscall ${slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
+    ret = -5;
+  }
+  if (out) {
+    slot.data.set(out.subarray(0, slot.data.length));
+    slot.ctl[OUTLEN] = Math.min(out.length, slot.data.length);
+  } else {
+    slot.ctl[OUTLEN] = 0;
+  }
+  slot.ctl[SIDE] = side ? 1 : 0;
+  if (side) p.port.postMessage({ ...side, slot: index, seq } as SideMessage);
+  slot.ret[0] = ret;
+  p.busy[index] = false;
+  Atomics.store(slot.ctl, RESP, seq);
+  Atomics.notify(slot.ctl, RESP);
+}
+
+/** Start every request that is waiting; true if there was one. */
+function scan(): boolean {
+  let any = false;
+  for (const p of procs) {
+    for (let i = 0; i < SLOTS; i++) {
+      const slot = p.slots[i];
+      const req = Atomics.load(slot.ctl, REQ);
+      if (req !== p.handled[i] && !p.busy[i]) {
+        p.handled[i] = req;
+        p.busy[i] = true;
+        any = true;
+        void run(p, slot, i, req);
+      }
+    }
+  }
+  return any;
+}
+
+async function loop(): Promise<void> {
+  let lastWork = 0;
+  while (!stopping) {
+    if (scan()) {
+      lastWork = ktimeGet();
+      await null; // let the synchronous answers settle
+      continue;
+    }
+    if (ktimeGet() - lastWork < SPIN_NS) {
+      await null;
+      continue;
+    }
+    const seen = Atomics.load(doorbell, 0);
+    if (scan()) continue;
+    const w = Atomics.waitAsync(doorbell, 0, seen);
+    if (w.async) await w.value;
+  }
+}
+
+parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; port?: MessagePort; comm?: string }) => {
+  if (msg.type === 'attach') attach(msg.channel!, msg.port!, msg.comm ?? 'node');
+  else if (msg.type === 'stats') {
+    parentPort!.postMessage({ type: 'stats', dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint() });
+  } else if (msg.type === 'dmesg') {
+    parentPort!.postMessage({ type: 'dmesg', text: dmesg() });
+  } else if (msg.type === 'shutdown') {
+    for (const p of [...procs]) exitProc(p);
+    stopping = true;
+    Atomics.add(doorbell, 0, 1);
+    Atomics.notify(doorbell, 0);
+    // What is still held after every process exited (0 dma-bufs, 0 pages unless something leaked).
+    setImmediate(() => parentPort!.postMessage({ type: 'shutdown', dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint() }));
+  }
+});
+
+parentPort!.postMessage({ type: 'ready' });
+void loop();

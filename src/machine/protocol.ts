@@ -1,0 +1,74 @@
+/**
+ * The syscall channel between a process (any thread) and the kernel
+ * thread: a SharedArrayBuffer of slots. A process writes a request into a
+ * slot, bumps the slot's request number and rings the machine's doorbell;
+ * the kernel answers in the same slot and bumps the response number, which
+ * the process waits on (Atomics.wait, or waitAsync for the async twins).
+ * Results that are not bytes (a SharedArrayBuffer to map, long text) come
+ * back as a message on the process's MessagePort, read synchronously.
+ *
+ * Slot layout: Int32 ctl[8] | Float64 args[8] | Float64 ret | data[DATA_SIZE]
+ */
+import type { MessagePort } from 'node:worker_threads';
+
+export const SLOTS = 4;
+export const DATA_SIZE = 64 * 1024;
+export const CTL_WORDS = 8;
+export const ARGS = 8;
+const HEADER = CTL_WORDS * 4 + ARGS * 8 + 8;
+export const SLOT_BYTES = HEADER + DATA_SIZE;
+/** Bytes before the first slot: the channel header (pid, flags). */
+export const CHANNEL_HEADER = 64;
+export const CHANNEL_BYTES = CHANNEL_HEADER + SLOTS * SLOT_BYTES;
+
+/** ctl word indexes */
+export const REQ = 0;
+export const RESP = 1;
+export const SYSNO = 2;
+export const INLEN = 3;
+export const OUTLEN = 4;
+export const SIDE = 5;
+
+/** channel header words (Int32 at offset 0) */
+export const H_PID = 0;
+export const H_STATE = 1;
+
+export const enum Sys {
+  open = 1, close, dup, ioctl, mmap, munmap, lseek, poll, readFile, memfdCreate, ftruncate, fcntl, read, write, sendFd, receiveFd, exit,
+}
+
+export const SYS_NAMES: Record<number, string> = {
+  1: 'open', 2: 'close', 3: 'dup', 4: 'ioctl', 5: 'mmap', 6: 'munmap', 7: 'lseek', 8: 'poll', 9: 'readFile', 10: 'memfd_create',
+  11: 'ftruncate', 12: 'fcntl', 13: 'read', 14: 'write', 15: 'sendFd', 16: 'receiveFd', 17: 'exit',
+};
+
+/** A view of one slot. */
+export class Slot {
+  readonly ctl: Int32Array;
+  readonly args: Float64Array;
+  readonly ret: Float64Array;
+  readonly data: Uint8Array;
+  constructor(sab: SharedArrayBuffer, index: number) {
+    const base = CHANNEL_HEADER + index * SLOT_BYTES;
+    this.ctl = new Int32Array(sab, base, CTL_WORDS);
+    this.args = new Float64Array(sab, base + CTL_WORDS * 4, ARGS);
+    this.ret = new Float64Array(sab, base + CTL_WORDS * 4 + ARGS * 8, 1);
+    this.data = new Uint8Array(sab, base + HEADER, DATA_SIZE);
+  }
+}
+
+/** What a side message carries. */
+export type SideBody =
+  | { kind: 'map'; sab: SharedArrayBuffer; byteOffset: number; byteLength: number }
+  | { kind: 'text'; text: string }
+  | { kind: 'token'; token: string };
+
+/** A side message: the body, and the slot and request it answers. */
+export type SideMessage = SideBody & { slot: number; seq: number };
+
+/** What a thread needs to become a process of a machine (postMessage-able). */
+export interface ProcessHandle {
+  channel: SharedArrayBuffer;
+  doorbell: SharedArrayBuffer;
+  port: MessagePort;
+}

@@ -1,0 +1,15 @@
+/**
+ * Linux's uapi: constants with Linux's names and values, and codecs for
+ * the C structs the ioctls take (x86-64 layout).
+ */
+export * from './ioctl.js';
+export * from './struct.js';
+export * from './fcntl.js';
+export * from './mman.js';
+export * from './poll.js';
+export * from './dma-buf.js';
+export * from './sync_file.js';
+export * from './sw_sync.js';
+export * from './dma-heap.js';
+export * from './udmabuf.js';
+export * from './drm.js';
