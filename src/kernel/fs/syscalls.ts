@@ -171,7 +171,7 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
   if (!file) return -EBADF;
   // file_mmap_ok(): an anon inode can address up to ULONG_MAX, a regular (shmem) file up to LLONG_MAX.
   const maxsize = isShmemFile(file) ? 0x7fffffffffffffffn : 0xffffffffffffffffn;
-  if (offset + BigInt(len) - 1n > maxsize) return -EOVERFLOW;
+  if (offset + BigInt(len) > maxsize) return -EOVERFLOW;
   const acc = file.fFlags & O_ACCMODE;
   if (type !== MAP_PRIVATE) {
     if (prot & PROT_WRITE && acc === O_RDONLY) return -EACCES;

@@ -1,0 +1,76 @@
+/**
+ * Run a process in a worker thread of a machine: `body` is the text of an
+ * async function body with `proc` (the worker's Process), `u` (the uapi)
+ * and `data` in scope, and `send(msg)` to talk to the parent. Resolves to
+ * what the body returns; every worker is terminated when done.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Machine } from '../../src/machine/boot.js';
+
+const indexUrl = new URL('../../src/index.js', import.meta.url).href;
+const uapiUrl = new URL('../../src/uapi/index.js', import.meta.url).href;
+
+export interface WorkerProc<T> {
+  worker: Worker;
+  /** resolves to the body's return value */
+  result: Promise<T>;
+  /** messages the body sent with send() */
+  messages: unknown[];
+  /** the next message from the body */
+  next(): Promise<unknown>;
+  /** post a message the body can await with recv() */
+  post(msg: unknown): void;
+}
+
+export function spawnWorker<T = unknown>(machine: Machine, body: string, data: unknown = null, timeoutMs = 30_000): WorkerProc<T> {
+  const handle = machine.channel('worker');
+  const code = `
+    const { attach } = await import(${JSON.stringify(indexUrl)});
+    const u = await import(${JSON.stringify(uapiUrl)});
+    const { workerData, parentPort } = await import('node:worker_threads');
+    const proc = attach(workerData.handle);
+    const data = workerData.data;
+    const inbox = [];
+    let waiter = null;
+    parentPort.on('message', (m) => { if (waiter) { const w = waiter; waiter = null; w(m); } else inbox.push(m); });
+    const recv = () => inbox.length ? Promise.resolve(inbox.shift()) : new Promise((r) => (waiter = r));
+    const send = (m) => parentPort.postMessage({ kind: 'msg', m });
+    try {
+      const result = await (async () => { ${body} })();
+      parentPort.postMessage({ kind: 'done', result });
+    } catch (e) {
+      parentPort.postMessage({ kind: 'error', error: { message: e.message, code: e.code, stack: e.stack } });
+    }
+    parentPort.unref();
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { handle, data }, transferList: [handle.port] } as never);
+  const messages: unknown[] = [];
+  const waiters: ((m: unknown) => void)[] = [];
+  let timer: ReturnType<typeof setTimeout>;
+  const result = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`worker did not finish in ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.on('message', (msg: { kind: string; m?: unknown; result?: T; error?: { message: string; code?: string; stack?: string } }) => {
+      if (msg.kind === 'msg') {
+        const w = waiters.shift();
+        if (w) w(msg.m);
+        else messages.push(msg.m);
+      } else if (msg.kind === 'done') resolve(msg.result as T);
+      else if (msg.kind === 'error') reject(Object.assign(new Error(msg.error!.message), { code: msg.error!.code, stack: msg.error!.stack }));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`worker exited (${code}) before finishing`)));
+  }).finally(() => {
+    clearTimeout(timer);
+    void worker.terminate();
+  });
+  return {
+    worker,
+    result,
+    messages,
+    next: () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r))),
+    post: (m) => worker.postMessage(m),
+  };
+}

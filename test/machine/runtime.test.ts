@@ -1,0 +1,187 @@
+/**
+ * The machine: a kernel thread, processes in worker threads, the syscalls
+ * with Linux's errors, zero-copy sharing, cross-process wake-ups, and
+ * cleanup when a process exits or its thread is terminated.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, type Machine } from '../../src/index.js';
+import * as u from '../../src/uapi/index.js';
+import { spawnWorker } from '../helpers/machine.js';
+import { sleep } from '../helpers/harness.js';
+
+let machine: Machine;
+before(async () => {
+  machine = await boot();
+});
+after(async () => {
+  const left = await machine.shutdown();
+  assert.equal(left.dmabufs, 0, 'no dma-buf left');
+  assert.equal(left.pages, 0, 'no page left');
+  assert.equal(left.taint, 0, 'the kernel is not tainted');
+});
+
+function allocate(proc: ReturnType<Machine['spawn']>, len: number, name = 'system'): number {
+  const heap = proc.open(`/dev/dma_heap/${name}`, u.O_RDWR);
+  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags: u.O_RDWR | u.O_CLOEXEC });
+  proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
+  proc.close(heap);
+  return u.dmaHeapAllocationData.decode(arg).fd;
+}
+
+describe('syscalls', () => {
+  test('new processes have fds 0, 1 and 2; fd numbers are per process', async () => {
+    const a = machine.spawn();
+    const b = machine.spawn();
+    assert.equal(a.memfdCreate('x'), 3, 'the lowest free number after stdio');
+    assert.throws(() => b.close(3), { code: 'EBADF', errno: -9, syscall: 'close' });
+    assert.equal(a.fcntl(3, u.F_GETFD), 0);
+    a.exit();
+    b.exit();
+  });
+
+  test('errors are SystemError-shaped with Linux\'s errno', () => {
+    const p = machine.spawn();
+    assert.throws(() => p.open('/dev/nonexistent'), { code: 'ENOENT', errno: -2, syscall: 'open' });
+    assert.throws(() => p.ioctl(99, 0), { code: 'EBADF' });
+    const fd = allocate(p, 4096);
+    assert.throws(() => p.ioctl(fd, 0xdead), { code: 'ENOTTY' });
+    assert.throws(() => p.lseek(fd, 0, u.SEEK_CUR), { code: 'EINVAL', syscall: 'lseek' });
+    assert.throws(() => p.read(fd, 10), { code: 'EINVAL', syscall: 'read' });
+    assert.throws(() => p.mmap(4096, u.PROT_READ, 0, fd, 0), { code: 'EINVAL', syscall: 'mmap' }, 'neither shared nor private');
+    assert.throws(() => p.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 100), { code: 'EINVAL' }, 'unaligned offset');
+    assert.throws(() => p.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 4096), { code: 'EINVAL' }, 'past the end');
+    assert.throws(() => p.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 0xfffffffffffff000n), { code: 'EOVERFLOW' });
+    p.exit();
+  });
+
+  test('an O_RDONLY dma-buf cannot be mapped writable and shared: -EACCES', () => {
+    const p = machine.spawn();
+    const heap = p.open('/dev/dma_heap/system', u.O_RDWR);
+    const arg = u.dmaHeapAllocationData.encode({ len: 4096, fdFlags: u.O_RDONLY });
+    p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
+    const fd = u.dmaHeapAllocationData.decode(arg).fd;
+    assert.throws(() => p.mmap(4096, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0), { code: 'EACCES' });
+    const ro = p.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 0);
+    assert.equal(ro.length, 4096);
+    p.exit();
+  });
+
+  test('async twins', async () => {
+    const p = machine.spawn();
+    const fd = await p.memfdCreateAsync('async', u.MFD_ALLOW_SEALING);
+    await p.ftruncateAsync(fd, 8192);
+    assert.equal(await p.lseekAsync(fd, 0, u.SEEK_END), 8192);
+    assert.equal(await p.fcntlAsync(fd, u.F_ADD_SEALS, u.F_SEAL_SHRINK), 0);
+    await assert.rejects(p.ftruncateAsync(fd, 4096), { code: 'EPERM' });
+    const v = await p.mmapAsync(8192, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+    v[100] = 7;
+    assert.equal(p.read(fd, 0).length, 0);
+    p.lseek(fd, 100, u.SEEK_SET);
+    assert.equal(p.read(fd, 1)[0], 7, 'the mapping is the file');
+    await p.munmapAsync(v);
+    p.exit();
+  });
+
+  test('/proc/self/fdinfo, bufinfo and sysfs through readFile', () => {
+    const p = machine.spawn();
+    const fd = allocate(p, 12288);
+    const info = p.readFile(`/proc/self/fdinfo/${fd}`);
+    assert.match(info, /^pos:\t0\nflags:\t02000002\nmnt_id:\t\d+\nino:\t(\d+)\nsize:\t12288\ncount:\t1\nexp_name:\tsystem\n$/);
+    const ino = /ino:\t(\d+)/.exec(info)![1];
+    assert.equal(p.readFile(`/sys/kernel/dmabuf/buffers/${ino}/size`), '12288\n');
+    assert.equal(p.readFile(`/sys/kernel/dmabuf/buffers/${ino}/exporter_name`), 'system\n');
+    assert.match(p.readFile('/sys/kernel/debug/dma_buf/bufinfo'), /00012288\t00000002\t00080007\t00000001\tsystem\t/);
+    p.ioctl(fd, u.DMA_BUF_SET_NAME_B, new TextEncoder().encode('frame\0'));
+    assert.match(p.readFile(`/proc/self/fdinfo/${fd}`), /name:\tframe\n$/);
+    p.exit();
+  });
+});
+
+describe('processes in worker threads', () => {
+  test('a buffer sent to another worker is mapped there with no copy: each sees the other\'s writes', async () => {
+    const parent = machine.spawn('parent');
+    const fd = allocate(parent, 1 << 20);
+    const view = parent.mmap(1 << 20, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+    const child = spawnWorker<number>(machine, `
+      send({ pid: proc.pid });
+      const { token } = await recv();
+      const fd = proc.receiveFd(token);
+      const v = proc.mmap(1 << 20, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+      const seen = v[12345];
+      v[54321] = 0x99;
+      send({ done: true });
+      await recv();
+      return seen;
+    `);
+    const { pid } = (await child.next()) as { pid: number };
+    view[12345] = 0x42;
+    child.post({ token: parent.sendFd(fd, pid) });
+    await child.next();
+    assert.equal(view[54321], 0x99, 'the child wrote into our mapping');
+    child.post({ go: true });
+    assert.equal(await child.result, 0x42, 'the child read what we wrote');
+    parent.exit();
+  });
+
+  test('a process blocked in poll wakes when another process increments the timeline', async () => {
+    const p = machine.spawn('timeline-owner');
+    const tl = p.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
+    const data = u.swSyncCreateFenceData.encode({ value: 1, name: 'pt' });
+    p.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, data);
+    const fence = u.swSyncCreateFenceData.decode(data).fence;
+    const waiter = spawnWorker<{ n: number; revents: number; ms: number }>(machine, `
+      send({ pid: proc.pid });
+      const { token } = await recv();
+      const fd = proc.receiveFd(token);
+      const fds = [{ fd, events: u.POLLIN }];
+      const t0 = performance.now();
+      send({ polling: true });
+      const n = proc.poll(fds, 10000);
+      return { n, revents: fds[0].revents, ms: performance.now() - t0 };
+    `);
+    const { pid } = (await waiter.next()) as { pid: number };
+    waiter.post({ token: p.sendFd(fence, pid) });
+    await waiter.next();
+    await sleep(20);
+    p.ioctl(tl, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+    const r = await waiter.result;
+    assert.equal(r.n, 1);
+    assert.equal(r.revents, u.POLLIN);
+    assert.ok(r.ms >= 15, 'it was really blocked');
+    p.exit();
+  });
+
+  test('a terminated worker releases everything it held; tokens are one-use and bound to their receiver', async () => {
+    const before = await machine.stats();
+    const owner = machine.spawn('owner');
+    const child = spawnWorker(machine, `
+      const heap = proc.open('/dev/dma_heap/system', u.O_RDWR);
+      const arg = u.dmaHeapAllocationData.encode({ len: 65536, fdFlags: u.O_RDWR });
+      proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
+      const fd = u.dmaHeapAllocationData.decode(arg).fd;
+      proc.mmap(65536, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+      send({ token: proc.sendFd(fd, data.owner), pid: proc.pid });
+      await new Promise(() => {}); // hold everything until terminated
+    `, { owner: owner.pid });
+    const { token } = (await child.next()) as { token: string };
+    assert.equal((await machine.stats()).dmabufs, before.dmabufs + 1);
+    child.result.catch(() => {}); // it never finishes: it is killed
+    await child.worker.terminate();
+    await sleep(50);
+    assert.equal((await machine.stats()).dmabufs, before.dmabufs + 1, 'the fd in flight to the owner keeps it');
+    const other = machine.spawn('other');
+    assert.throws(() => other.receiveFd(token), { code: 'EPERM' }, 'not sent to this process');
+    assert.throws(() => other.receiveFd('forged-token'), { code: 'EINVAL' });
+    const fd = owner.receiveFd(token);
+    assert.throws(() => owner.receiveFd(token), { code: 'EINVAL' }, 'no replay');
+    assert.equal(owner.lseek(fd, 0, u.SEEK_END), 65536);
+    owner.exit();
+    other.exit();
+    await sleep(10);
+    const after = await machine.stats();
+    assert.equal(after.dmabufs, before.dmabufs);
+    assert.equal(after.pages, before.pages);
+    assert.equal(after.inFlight, 0);
+  });
+});
