@@ -17,7 +17,7 @@ import { pr_info, dmesg } from '../kernel/lib/printk.js';
 import { getTaint } from '../kernel/lib/bug.js';
 import { dmaBufStats } from '../kernel/buf/dma-buf.js';
 import { pagesAllocated } from '../kernel/mm/page-alloc.js';
-import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
+import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage } from './protocol.js';
 
@@ -165,6 +165,12 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
       case Sys.exit:
         exitProc(p);
         break;
+      case Sys.readdir: {
+        const r = sysReaddir(t, dec.decode(argBytes(slot)));
+        if (typeof r === 'number') ret = r;
+        else side = { kind: 'text', text: r.join('\n') };
+        break;
+      }
       default:
         ret = -38; // -ENOSYS
     }

@@ -227,6 +227,14 @@ export class Process {
     return (a.side as Extract<SideMessage, { kind: 'text' }>).text;
   }
 
+  /** The entries of a directory of the pseudo filesystems (opendir/readdir): /dev/dma_heap, /sys/kernel/dmabuf/buffers. */
+  readdir(path: string): string[] {
+    const a = this.callSync(Sys.readdir, { input: enc.encode(path) });
+    this.check(Sys.readdir, a, `'${path}'`);
+    const text = (a.side as Extract<SideMessage, { kind: 'text' }>).text;
+    return text ? text.split('\n') : [];
+  }
+
   /** memfd_create(name, flags) -> fd */
   memfdCreate(name: string, flags = 0): number {
     return this.check(Sys.memfdCreate, this.callSync(Sys.memfdCreate, { args: [flags], input: enc.encode(name) }));

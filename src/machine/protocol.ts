@@ -34,12 +34,12 @@ export const H_PID = 0;
 export const H_STATE = 1;
 
 export const enum Sys {
-  open = 1, close, dup, ioctl, mmap, munmap, lseek, poll, readFile, memfdCreate, ftruncate, fcntl, read, write, sendFd, receiveFd, exit,
+  open = 1, close, dup, ioctl, mmap, munmap, lseek, poll, readFile, memfdCreate, ftruncate, fcntl, read, write, sendFd, receiveFd, exit, readdir,
 }
 
 export const SYS_NAMES: Record<number, string> = {
   1: 'open', 2: 'close', 3: 'dup', 4: 'ioctl', 5: 'mmap', 6: 'munmap', 7: 'lseek', 8: 'poll', 9: 'readFile', 10: 'memfd_create',
-  11: 'ftruncate', 12: 'fcntl', 13: 'read', 14: 'write', 15: 'sendFd', 16: 'receiveFd', 17: 'exit',
+  11: 'ftruncate', 12: 'fcntl', 13: 'read', 14: 'write', 15: 'sendFd', 16: 'receiveFd', 17: 'exit', 18: 'getdents',
 };
 
 /** A view of one slot. */

@@ -21,7 +21,7 @@ import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
 import { FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemTruncate } from './memfd.js';
-import { vfsOpen, vfsReadText } from './vfs.js';
+import { vfsList, vfsOpen, vfsReadText } from './vfs.js';
 
 /** DEFAULT_POLLMASK: files without a poll op are always ready. */
 const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
@@ -283,6 +283,11 @@ export async function sysPoll(task: Task, fds: PollFd[], timeoutMs: number): Pro
     task.signal.removeEventListener('abort', onSignal);
     for (const u of unsubs) u();
   }
+}
+
+/** getdents() of a directory of the pseudo filesystems: the names, or -ENOENT. */
+export function sysReaddir(_task: Task, path: string): string[] | number {
+  return vfsList(path);
 }
 
 /** Whole text of a procfs/debugfs/sysfs file. */

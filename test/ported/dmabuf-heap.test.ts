@@ -1,0 +1,179 @@
+/**
+ * Port of tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c: for every
+ * heap under /dev/dma_heap, test_alloc_and_import, test_alloc_compat and
+ * test_alloc_errors (and test_alloc_zeroed of newer versions), as a process
+ * of a machine, through the real ioctl bytes.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, type Machine, type Process } from '../../src/index.js';
+import * as u from '../../src/uapi/index.js';
+
+const DEVPATH = '/dev/dma_heap';
+const ONE_MEG = 1024 * 1024;
+let machine: Machine;
+let proc: Process;
+
+before(async () => {
+  machine = await boot();
+  proc = machine.spawn('dmabuf-heap');
+});
+after(async () => {
+  proc.exit();
+  const left = await machine.shutdown();
+  assert.deepEqual([left.dmabufs, left.pages], [0, 0]);
+});
+
+/** ioctl() returning -errno instead of throwing, as the C code sees it */
+function ioctl(fd: number, req: number, arg: Uint8Array | number): number {
+  try {
+    return proc.ioctl(fd, req, arg);
+  } catch (e) {
+    return (e as { errno: number }).errno;
+  }
+}
+
+function checkVgem(fd: number): boolean {
+  // drm_version_t version = { .name_len = 4, .name = name (char[5]) }
+  const v = new Uint8Array(u.SIZEOF_DRM_VERSION + 5);
+  u.setU64(v, 16, 4);
+  u.setU64(v, 24, u.SIZEOF_DRM_VERSION);
+  if (ioctl(fd, u.DRM_IOCTL_VERSION, v)) return false;
+  return u.cstr(v, u.SIZEOF_DRM_VERSION, 5) === 'vgem';
+}
+
+function openVgem(): number {
+  for (let i = 0; i < 16; i++) {
+    let fd: number;
+    try {
+      fd = proc.open(`/dev/dri/card${i}`, u.O_RDWR);
+    } catch {
+      continue;
+    }
+    if (checkVgem(fd)) return fd;
+    proc.close(fd);
+  }
+  return -1;
+}
+
+function importVgemFd(vgemFd: number, dmaBufFd: number): number {
+  const h = u.drmPrimeHandle.encode({ fd: dmaBufFd, flags: 0, handle: 0 });
+  const ret = ioctl(vgemFd, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, h);
+  return ret === 0 ? u.drmPrimeHandle.decode(h).handle : ret;
+}
+
+function closeHandle(vgemFd: number, handle: number): void {
+  ioctl(vgemFd, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(handle));
+}
+
+function dmabufHeapOpen(name: string): number {
+  return proc.open(`${DEVPATH}/${name}`, u.O_RDWR);
+}
+
+function dmabufHeapAllocFdflags(fd: number, len: number, fdFlags: number, heapFlags: number): { ret: number; fd: number } {
+  const data = u.dmaHeapAllocationData.encode({ len, fd: 0, fdFlags, heapFlags });
+  const ret = ioctl(fd, u.DMA_HEAP_IOCTL_ALLOC, data);
+  return { ret, fd: u.dmaHeapAllocationData.decode(data).fd };
+}
+
+const dmabufHeapAlloc = (fd: number, len: number, flags: number): { ret: number; fd: number } => dmabufHeapAllocFdflags(fd, len, u.O_RDWR | u.O_CLOEXEC, flags);
+
+function dmabufSync(fd: number, startStop: number): number {
+  return ioctl(fd, u.DMA_BUF_IOCTL_SYNC, u.dmaBufSync.encode({ flags: startStop | u.DMA_BUF_SYNC_RW }));
+}
+
+function testAllocAndImport(heapName: string): void {
+  const heapFd = dmabufHeapOpen(heapName);
+  const { ret, fd: dmabufFd } = dmabufHeapAlloc(heapFd, ONE_MEG, 0);
+  assert.equal(ret, 0, 'FAIL (Allocation Failed!)');
+  const p = proc.mmap(ONE_MEG, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, dmabufFd, 0);
+  dmabufSync(dmabufFd, u.DMA_BUF_SYNC_START);
+  p.fill(1, 0, ONE_MEG / 2);
+  p.fill(0, ONE_MEG / 2);
+  dmabufSync(dmabufFd, u.DMA_BUF_SYNC_END);
+  const importerFd = openVgem();
+  assert.ok(importerFd >= 0, 'vgem is there');
+  const handle = importVgemFd(importerFd, dmabufFd);
+  assert.ok(handle > 0, 'FAIL (Failed to import buffer)');
+  assert.equal(dmabufSync(dmabufFd, u.DMA_BUF_SYNC_START), 0, 'FAIL (DMA_BUF_SYNC_START failed!)');
+  p.fill(0xff);
+  assert.equal(dmabufSync(dmabufFd, u.DMA_BUF_SYNC_END), 0, 'FAIL (DMA_BUF_SYNC_END failed!)');
+  closeHandle(importerFd, handle);
+  proc.munmap(p);
+  proc.close(importerFd);
+  proc.close(dmabufFd);
+  proc.close(heapFd);
+}
+
+function testAllocZeroed(heapName: string): void {
+  const heapFd = dmabufHeapOpen(heapName);
+  const fds: number[] = [];
+  for (let i = 0; i < 32; i++) {
+    const { ret, fd } = dmabufHeapAlloc(heapFd, ONE_MEG, 0);
+    assert.equal(ret, 0, 'FAIL (Allocation Failed!)');
+    const p = proc.mmap(ONE_MEG, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+    dmabufSync(fd, u.DMA_BUF_SYNC_START);
+    p.fill(0xff);
+    dmabufSync(fd, u.DMA_BUF_SYNC_END);
+    proc.munmap(p);
+    fds.push(fd);
+  }
+  for (const fd of fds) proc.close(fd);
+  for (let i = 0; i < 32; i++) {
+    const { ret, fd } = dmabufHeapAlloc(heapFd, ONE_MEG, 0);
+    assert.equal(ret, 0);
+    const p = proc.mmap(ONE_MEG, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+    dmabufSync(fd, u.DMA_BUF_SYNC_START);
+    assert.ok(p.every((c) => c === 0), 'FAIL (Allocated buffer not zeroed)');
+    dmabufSync(fd, u.DMA_BUF_SYNC_END);
+    proc.munmap(p);
+    proc.close(fd);
+  }
+  proc.close(heapFd);
+}
+
+function testAllocCompat(heapName: string): void {
+  const heapFd = dmabufHeapOpen(heapName);
+  // struct dma_heap_allocation_data_smaller { __u64 len; __u32 fd; __u32 fd_flags; }
+  const older = new Uint8Array(16);
+  u.setU64(older, 0, ONE_MEG);
+  u.setU32(older, 12, u.O_RDWR | u.O_CLOEXEC);
+  assert.equal(ioctl(heapFd, u._IOWR('H', 0x0, 16), older), 0, 'FAIL (Older compat allocation failed!)');
+  proc.close(u.u32(older, 8));
+  // struct dma_heap_allocation_data_bigger { ...; __u64 heap_flags; garbage1..3 }
+  const newer = new Uint8Array(48);
+  u.setU64(newer, 0, ONE_MEG);
+  u.setU32(newer, 12, u.O_RDWR | u.O_CLOEXEC);
+  u.setU64(newer, 24, 0xffffffff);
+  u.setU64(newer, 32, 0x88888888);
+  u.setU64(newer, 40, 0x11111111);
+  assert.equal(ioctl(heapFd, u._IOWR('H', 0x0, 48), newer), 0, 'FAIL (Newer compat allocation failed!)');
+  proc.close(u.u32(newer, 8));
+  proc.close(heapFd);
+}
+
+function testAllocErrors(heapName: string): void {
+  const heapFd = dmabufHeapOpen(heapName);
+  assert.notEqual(dmabufHeapAlloc(0, ONE_MEG, 0x111111).ret, 0, 'FAIL (Did not see expected error (invalid fd)!)');
+  assert.notEqual(dmabufHeapAlloc(heapFd, ONE_MEG, 0x111111).ret, 0, 'FAIL (Did not see expected error (invalid heap flags)!)');
+  assert.notEqual(dmabufHeapAllocFdflags(heapFd, ONE_MEG, ~(u.O_RDWR | u.O_CLOEXEC), 0).ret, 0, 'FAIL (Did not see expected error (invalid fd flags)!)');
+  // What those errors are, as Linux gives them:
+  assert.equal(dmabufHeapAlloc(0, ONE_MEG, 0x111111).ret, -25, '-ENOTTY: fd 0 is not a heap');
+  assert.equal(dmabufHeapAlloc(heapFd, ONE_MEG, 0x111111).ret, -22);
+  assert.equal(dmabufHeapAlloc(heapFd, 0, 0).ret, -22, 'zero length');
+  proc.close(heapFd);
+}
+
+describe('dmabuf-heaps selftest', () => {
+  test('the heaps under /dev/dma_heap', () => {
+    assert.deepEqual(proc.readdir(DEVPATH).sort(), ['default_cma_region', 'system']);
+  });
+  for (const heap of ['system', 'default_cma_region']) {
+    describe(`Testing heap: ${heap}`, () => {
+      test('test_alloc_and_import', () => testAllocAndImport(heap));
+      test('test_alloc_zeroed', () => testAllocZeroed(heap));
+      test('test_alloc_compat', () => testAllocCompat(heap));
+      test('test_alloc_errors', () => testAllocErrors(heap));
+    });
+  }
+});

@@ -1,0 +1,84 @@
+/**
+ * Port of tools/testing/selftests/drivers/dma-buf/udmabuf.c: test-1 to
+ * test-4 against /dev/udmabuf, as a process of a machine, through the real
+ * ioctl bytes; then the data check newer versions of the file make (the
+ * udmabuf mapping sees what was written through the memfd).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, type Machine, type Process } from '../../src/index.js';
+import * as u from '../../src/uapi/index.js';
+
+const NUM_PAGES = 4;
+const PAGE = 4096;
+let machine: Machine;
+let proc: Process;
+
+before(async () => {
+  machine = await boot();
+  proc = machine.spawn('udmabuf');
+});
+after(async () => {
+  proc.exit();
+  const left = await machine.shutdown();
+  assert.deepEqual([left.dmabufs, left.pages], [0, 0]);
+});
+
+function ioctl(fd: number, req: number, arg: Uint8Array): number {
+  try {
+    return proc.ioctl(fd, req, arg);
+  } catch (e) {
+    return (e as { errno: number }).errno;
+  }
+}
+
+test('drivers/dma-buf/udmabuf', () => {
+  const devfd = proc.open('/dev/udmabuf', u.O_RDWR);
+  const memfd = proc.memfdCreate('udmabuf-test', u.MFD_ALLOW_SEALING);
+  assert.equal(proc.fcntl(memfd, u.F_ADD_SEALS, u.F_SEAL_SHRINK), 0, '[skip,fcntl-add-seals]');
+  const size = PAGE * NUM_PAGES;
+  proc.ftruncate(memfd, size);
+
+  // should fail (offset not page aligned)
+  let buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd, offset: PAGE / 2, size: PAGE }));
+  assert.ok(buf < 0, '[FAIL,test-1]');
+  assert.equal(buf, -22);
+
+  // should fail (size not multiple of page)
+  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd, offset: 0, size: PAGE / 2 }));
+  assert.ok(buf < 0, '[FAIL,test-2]');
+  assert.equal(buf, -22);
+
+  // should fail (not memfd)
+  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd: 0, offset: 0, size }));
+  assert.ok(buf < 0, '[FAIL,test-3]');
+  assert.equal(buf, -77, '-EBADFD: stdin is not a memfd');
+
+  // should work
+  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd, offset: 0, size }));
+  assert.ok(buf >= 0, '[FAIL,test-4]');
+
+  // The buffer is the memfd's memory.
+  const mem = proc.mmap(size, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, memfd, 0);
+  const dmabuf = proc.mmap(size, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, buf, 0);
+  for (let i = 0; i < size; i += 997) mem[i] = i & 0xff;
+  for (let i = 0; i < size; i += 997) assert.equal(dmabuf[i], i & 0xff);
+  proc.munmap(mem);
+  proc.munmap(dmabuf);
+
+  // UDMABUF_CREATE_LIST of two ranges; an over-long list is -EINVAL.
+  const list = u.udmabufCreateList.encode(u.UDMABUF_FLAGS_CLOEXEC, [{ memfd, offset: 0, size: PAGE }, { memfd, offset: 2 * PAGE, size: 2 * PAGE }]);
+  const lbuf = ioctl(devfd, u.UDMABUF_CREATE_LIST, list);
+  assert.ok(lbuf >= 0);
+  assert.equal(proc.lseek(lbuf, 0, u.SEEK_END), 3 * PAGE);
+  assert.equal(proc.fcntl(lbuf, u.F_GETFD), u.FD_CLOEXEC);
+  const tooMany = new Uint8Array(8);
+  u.setU32(tooMany, 4, 1025);
+  assert.equal(ioctl(devfd, u.UDMABUF_CREATE_LIST, tooMany), -22);
+  assert.equal(ioctl(devfd, 0x12345678, new Uint8Array(8)), -25, 'unknown ioctl: -ENOTTY');
+
+  proc.close(lbuf);
+  proc.close(buf);
+  proc.close(memfd);
+  proc.close(devfd);
+});
