@@ -101,3 +101,121 @@ export function syncFenceMerge(proc: Process, fd1: number, fd2: number): number 
 export function close(proc: Process, fd: number): void {
   if (fd >= 0) proc.close(fd);
 }
+
+/* lib/igt_vgem.c and lib/ioctl_wrappers.c: the vgem and PRIME helpers */
+
+export interface VgemBo { handle: number; width: number; height: number; bpp: number; pitch: number; size: number }
+
+/** drm_open_driver(DRIVER_VGEM): the first /dev/dri/cardN whose DRM_IOCTL_VERSION name is "vgem" */
+export function drmOpenVgem(proc: Process): number {
+  for (let i = 0; i < 16; i++) {
+    const fd = sys(() => proc.open(`/dev/dri/card${i}`, u.O_RDWR));
+    if (fd < 0) continue;
+    const v = new Uint8Array(u.SIZEOF_DRM_VERSION + 5);
+    u.setU64(v, 16, 4); // name_len
+    u.setU64(v, 24, u.SIZEOF_DRM_VERSION); // name: a pointer to the bytes after the struct
+    if (sys(() => proc.ioctl(fd, u.DRM_IOCTL_VERSION, v)) === 0 && u.cstr(v, u.SIZEOF_DRM_VERSION, 5) === 'vgem') return fd;
+    proc.close(fd);
+  }
+  assert.fail('no vgem device');
+}
+
+/** vgem_create(): a dumb buffer of width x height x bpp */
+export function vgemCreate(proc: Process, fd: number, width: number, height: number, bpp: number): VgemBo {
+  const arg = u.drmModeCreateDumb.encode({ width, height, bpp });
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_MODE_CREATE_DUMB, arg)), 0);
+  const d = u.drmModeCreateDumb.decode(arg);
+  return { handle: d.handle, width, height, bpp, pitch: d.pitch, size: d.size };
+}
+
+/** vgem_fence_attach(): the fence id; flags 0 (read) or VGEM_FENCE_WRITE */
+export function vgemFenceAttach(proc: Process, fd: number, bo: VgemBo, flags: number): number {
+  const arg = u.drmVgemFenceAttach.encode({ handle: bo.handle, flags });
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_VGEM_FENCE_ATTACH, arg)), 0);
+  return u.drmVgemFenceAttach.decode(arg).outFence;
+}
+
+export function vgemFenceSignal(proc: Process, fd: number, fence: number): void {
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_VGEM_FENCE_SIGNAL, u.drmVgemFenceSignal.encode({ fence }))), 0);
+}
+
+/** prime_handle_to_fd(): DRM_CLOEXEC | DRM_RDWR as igt asks */
+export function primeHandleToFd(proc: Process, fd: number, handle: number): number {
+  const arg = u.drmPrimeHandle.encode({ handle, flags: u.DRM_CLOEXEC | u.O_RDWR });
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_PRIME_HANDLE_TO_FD, arg)), 0);
+  return u.drmPrimeHandle.decode(arg).fd;
+}
+
+export function gemClose(proc: Process, fd: number, handle: number): void {
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(handle))), 0);
+}
+
+/* lib/dmabuf_sync_file.c */
+
+/** has_dmabuf_export_sync_file(): the ioctl works, or fails only with ENOTTY */
+export function hasDmabufExportSyncFile(proc: Process, fd: number): boolean {
+  const bo = vgemCreate(proc, fd, 1, 1, 32);
+  const dmabuf = primeHandleToFd(proc, fd, bo.handle);
+  gemClose(proc, fd, bo.handle);
+  const arg = u.dmaBufSyncFile.encode({ flags: u.DMA_BUF_SYNC_WRITE, fd: -1 });
+  const ret = sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg));
+  proc.close(dmabuf);
+  assert.ok(ret === 0 || ret === -25, `export sync_file: ${ret}`);
+  if (ret === 0) proc.close(u.dmaBufSyncFile.decode(arg).fd);
+  return ret === 0;
+}
+
+/** has_dmabuf_import_sync_file(): importing a signalled sw_sync fence works, or ENOTTY */
+export function hasDmabufImportSyncFile(proc: Process, fd: number): boolean {
+  const bo = vgemCreate(proc, fd, 1, 1, 32);
+  const dmabuf = primeHandleToFd(proc, fd, bo.handle);
+  gemClose(proc, fd, bo.handle);
+  const timeline = swSyncTimelineCreate(proc);
+  const fence = swSyncTimelineCreateFence(proc, timeline, 1);
+  swSyncTimelineInc(proc, timeline, 1);
+  const ret = sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dmaBufSyncFile.encode({ flags: u.DMA_BUF_SYNC_RW, fd: fence })));
+  proc.close(dmabuf);
+  proc.close(fence);
+  proc.close(timeline);
+  assert.ok(ret === 0 || ret === -25, `import sync_file: ${ret}`);
+  return ret === 0;
+}
+
+export function dmabufExportSyncFile(proc: Process, dmabuf: number, flags: number): number {
+  const arg = u.dmaBufSyncFile.encode({ flags, fd: -1 });
+  assert.equal(sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)), 0);
+  return u.dmaBufSyncFile.decode(arg).fd;
+}
+
+export function dmabufImportSyncFile(proc: Process, dmabuf: number, flags: number, syncFd: number): void {
+  assert.equal(sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dmaBufSyncFile.encode({ flags, fd: syncFd }))), 0);
+}
+
+export function dmabufImportTimelineFence(proc: Process, dmabuf: number, flags: number, timeline: number, seqno: number): void {
+  const fence = swSyncTimelineCreateFence(proc, timeline, seqno);
+  dmabufImportSyncFile(proc, dmabuf, flags, fence);
+  proc.close(fence);
+}
+
+/**
+ * dmabuf_busy(): a zero-timeout poll. WRITE asks POLLOUT only (all fences);
+ * READ alone asks POLLIN (writers only), since POLLIN would be ready with
+ * read fences still pending.
+ */
+export function dmabufBusy(proc: Process, dmabuf: number, flags: number): boolean {
+  let events = 0;
+  if (flags & u.DMA_BUF_SYNC_WRITE) events |= u.POLLOUT;
+  else if (flags & u.DMA_BUF_SYNC_READ) events |= u.POLLIN;
+  return proc.poll([{ fd: dmabuf, events, revents: 0 }], 0) === 0;
+}
+
+export function syncFileBusy(proc: Process, syncFile: number): boolean {
+  return proc.poll([{ fd: syncFile, events: u.POLLIN, revents: 0 }], 0) === 0;
+}
+
+export function dmabufSyncFileBusy(proc: Process, dmabuf: number, flags: number): boolean {
+  const syncFile = dmabufExportSyncFile(proc, dmabuf, flags);
+  const busy = syncFileBusy(proc, syncFile);
+  proc.close(syncFile);
+  return busy;
+}
