@@ -98,7 +98,7 @@ export function testExporter(opts: TestExporterOptions = {}): TestBuffer {
   if (!opts.noMmap) {
     ops.mmap = (_d: DmaBuf, vma: Vma) => {
       counts.mmap++;
-      return vmaMapPages(vma, pages.slice(vma.vmPgoff));
+      return vmaMapPages(vma, pages);
     };
   }
   if (!opts.noVmap) {

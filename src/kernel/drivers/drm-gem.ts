@@ -236,7 +236,7 @@ export async function drmGemMmap(file: DrmFile, vma: Vma): Promise<number> {
 /** The object's mmap (drm_gem_shmem_mmap): an imported object forwards to its exporter. */
 async function drmGemObjectMmap(obj: DrmGemObject, vma: Vma, pgoff: number): Promise<number> {
   if (obj.importAttach) return dmaBufMmap(obj.dmaBuf!, vma, pgoff);
-  return vmaMapPages(vma, obj.pages.slice(pgoff));
+  return vmaMapPages(vma, obj.pages, pgoff);
 }
 
 /** drm_gem_shmem_get_sg_table(): a table over the object's pages. */

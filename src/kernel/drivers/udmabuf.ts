@@ -90,7 +90,7 @@ const udmabufOps: DmaBufOps = {
   mmap(dmabuf: DmaBuf, vma: Vma): number {
     if ((vma.vmFlags & (VM_SHARED | VM_MAYSHARE)) === 0) return -EINVAL;
     const ubuf = dmabuf.priv as Udmabuf;
-    return vmaMapPages(vma, ubuf.pages.slice(vma.vmPgoff));
+    return vmaMapPages(vma, ubuf.pages);
   },
   vmap(dmabuf: DmaBuf, map: IosysMap): number {
     const ubuf = dmabuf.priv as Udmabuf;

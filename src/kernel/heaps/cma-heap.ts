@@ -34,7 +34,7 @@ const cmaHeapBufOps = heapBufferOps({
   mmap(dmabuf: DmaBuf, vma: Vma): number {
     if ((vma.vmFlags & (VM_SHARED | VM_MAYSHARE)) === 0) return -EINVAL;
     const buffer = dmabuf.priv as CmaHeapBuffer;
-    return vmaMapPages(vma, buffer.cmaPages.slice(vma.vmPgoff));
+    return vmaMapPages(vma, buffer.cmaPages);
   },
   release(dmabuf: DmaBuf): void {
     const buffer = dmabuf.priv as CmaHeapBuffer;

@@ -9,7 +9,7 @@ import { shouldFailAlloc } from '../lib/failslab.js';
 import { allocPages, freePages, GFP_KERNEL, __GFP_NORETRY } from '../mm/page-alloc.js';
 import { Backing, type Page, PAGE_SIZE, pfnToPage } from '../mm/page.js';
 import { sgAllocTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
-import { vmaMapPages, type Vma } from '../mm/vma.js';
+import { vmaMapRuns, type PageRun, type Vma } from '../mm/vma.js';
 import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
 import type { Task } from '../lib/task.js';
 import { dmaHeapAdd, dmaHeapGetName, type DmaHeap } from './dma-heap.js';
@@ -39,6 +39,13 @@ export class SystemHeapBuffer extends HeapBuffer {
     return out;
   }
 
+  private runList: PageRun[] | null = null;
+
+  /** The chunks as runs of pages (what the buffer's sg_table entries hold); built once, the chunks never change. */
+  runs(): readonly PageRun[] {
+    return (this.runList ??= this.chunks.map((c) => ({ page: c.first, offset: 0, length: PAGE_SIZE << c.order })));
+  }
+
   /** The buffer's table: one entry per chunk. */
   sgTable(): SgTable | null {
     const t = sgAllocTable(this.chunks.length);
@@ -55,13 +62,14 @@ export class SystemHeapBuffer extends HeapBuffer {
   free(): void {
     for (const c of this.chunks) freePages(c.first, c.order);
     this.chunks.length = 0;
+    this.runList = null;
   }
 }
 
 const systemHeapBufOps = heapBufferOps({
   mmap(dmabuf: DmaBuf, vma: Vma): number {
     const buffer = dmabuf.priv as SystemHeapBuffer;
-    return vmaMapPages(vma, buffer.pages().slice(vma.vmPgoff));
+    return vmaMapRuns(vma, buffer.runs());
   },
   release(dmabuf: DmaBuf): void {
     (dmabuf.priv as SystemHeapBuffer).free();

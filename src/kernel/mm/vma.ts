@@ -60,16 +60,63 @@ export class Vma {
  * consecutive bytes of one backing store, since a JS view cannot stitch
  * two stores together; otherwise -EINVAL (with a kernel log line).
  */
-export function vmaMapPages(vma: Vma, pages: readonly Page[]): number {
+export function vmaMapPages(vma: Vma, pages: readonly Page[], from = vma.vmPgoff): number {
   const n = vma.pages();
-  if (pages.length < n) return -EINVAL;
-  const first = pages[0];
+  if (pages.length - from < n) return -EINVAL;
+  const first = pages[from];
   for (let i = 1; i < n; i++) {
-    if (pages[i].backing !== first.backing || pages[i].offset !== first.offset + i * PAGE_SIZE) {
-      pr_warn(`mmap: pages of this buffer are not contiguous in one backing store; cannot map them as one view`);
-      return -EINVAL;
-    }
+    const p = pages[from + i];
+    if (p.backing !== first.backing || p.offset !== first.offset + i * PAGE_SIZE) return notContiguous();
   }
   vma.view = first.backing.view(first.offset, n * PAGE_SIZE);
   return 0;
+}
+
+/** A run of consecutive pages: a scatterlist entry's page/offset/length. */
+export interface PageRun {
+  page: Page | null;
+  offset: number;
+  length: number;
+}
+
+/**
+ * The same over runs of pages (a buffer's sg_table entries), from
+ * vm_pgoff on, as system_heap_mmap() walks its table: checked a run at a
+ * time, so the cost follows the number of runs, not the mapping's size.
+ */
+export function vmaMapRuns(vma: Vma, runs: readonly PageRun[]): number {
+  let skip = vma.vmPgoff * PAGE_SIZE;
+  let want = vma.length();
+  let start: Page | null = null;
+  let startOff = 0;
+  let mapped = 0;
+  for (let i = 0; i < runs.length; i++) {
+    const sg = runs[i];
+    if (!want) break;
+    if (skip >= sg.length) {
+      skip -= sg.length;
+      continue;
+    }
+    const page = sg.page;
+    if (!page) return -EINVAL;
+    const off = page.offset + sg.offset + skip;
+    const len = Math.min(sg.length - skip, want);
+    skip = 0;
+    if (!start) {
+      start = page;
+      startOff = off;
+    } else if (page.backing !== start.backing || off !== startOff + mapped) {
+      return notContiguous();
+    }
+    mapped += len;
+    want -= len;
+  }
+  if (want || !start) return -EINVAL;
+  vma.view = start.backing.view(startOff, mapped);
+  return 0;
+}
+
+function notContiguous(): number {
+  pr_warn(`mmap: pages of this buffer are not contiguous in one backing store; cannot map them as one view`);
+  return -EINVAL;
 }

@@ -93,6 +93,22 @@ describe('system heap', () => {
     dmaBufPut(d);
   });
 
+  test('mmap walks the chunks from vm_pgoff: a view across a 1 MiB chunk and the 4 KiB ones after it; past the end is -EINVAL', async () => {
+    const d = await dmaHeapBufferAlloc(system, 258 * PAGE_SIZE, O_RDWR, 0);
+    const buffer = d.priv as SystemHeapBuffer;
+    assert.deepEqual(buffer.chunks.map((c) => c.order), [8, 0, 0]);
+    const vma = new Vma(0, 3 * PAGE_SIZE, 255, VM_READ | VM_WRITE | VM_SHARED);
+    assert.equal(await d.file.fOp.mmap!(d.file, vma), 0);
+    assert.equal(vma.view!.length, 3 * PAGE_SIZE);
+    const map = new IosysMap();
+    assert.equal(await dmaBufVmapUnlocked(d, map), 0);
+    vma.view![2 * PAGE_SIZE + 7] = 42; // page 257, the last chunk
+    assert.equal(map.rd(257 * PAGE_SIZE + 7, 'u8'), 42);
+    await dmaBufVunmapUnlocked(d, map);
+    assert.equal(await d.file.fOp.mmap!(d.file, new Vma(0, 4 * PAGE_SIZE, 255, VM_READ | VM_SHARED)), -EINVAL);
+    dmaBufPut(d);
+  });
+
   test('each attachment has its own table mapped for its device; CPU access syncs mapped attachments only', async () => {
     const d = await dmaHeapBufferAlloc(system, 2 * PAGE_SIZE, O_RDWR, 0);
     const iommu = new Device({ name: 'gpu', iommu: true });
