@@ -4,10 +4,10 @@
  * worker, with machine.channel() handed to that worker, which calls
  * attach() (from 'dmabuf').
  */
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
-import { CHANNEL_BYTES, type ProcessHandle } from './protocol.js';
+import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_RING, type ProcessHandle } from './protocol.js';
 import { Process } from './process.js';
 
 export interface BootOptions {
@@ -15,6 +15,8 @@ export interface BootOptions {
   memory?: MemoryConfig;
   /** how long the kernel thread keeps spinning for the next request after one, in ns (default 50 µs) */
   spinNs?: number;
+  /** the kernel thread's blocking slice while dozing, in ms (default 1): the longest a kernel timer waits */
+  dozeSliceMs?: number;
 }
 
 export interface MachineStats {
@@ -31,7 +33,7 @@ export class Machine {
 
   /** @internal */
   static async start(options: BootOptions): Promise<Machine> {
-    const doorbell = new SharedArrayBuffer(4);
+    const doorbell = new SharedArrayBuffer(DOORBELL_BYTES);
     const worker = new Worker(fileURLToPath(new URL('./kernel-thread.js', import.meta.url)), { workerData: { doorbell, options } });
     const m = new Machine(worker, doorbell);
     await new Promise<void>((resolve, reject) => {
@@ -47,7 +49,7 @@ export class Machine {
     if (this.down) throw new Error('machine is shut down');
     const channel = new SharedArrayBuffer(CHANNEL_BYTES);
     const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ type: 'attach', channel, port: port1, comm }, [port1]);
+    this.post({ type: 'attach', channel, port: port1, comm }, [port1]);
     return { channel, doorbell: this.doorbell, port: port2 };
   }
 
@@ -64,8 +66,16 @@ export class Machine {
         resolve(msg as T);
       };
       this.worker.on('message', on);
-      this.worker.postMessage({ type });
+      this.post({ type });
     });
+  }
+
+  /** A message for the kernel thread, and the doorbell, so that a dozing kernel turns to its messages now. */
+  private post(msg: unknown, transfer: MessagePort[] = []): void {
+    this.worker.postMessage(msg, transfer);
+    const bell = new Int32Array(this.doorbell);
+    Atomics.add(bell, DOORBELL_RING, 1);
+    Atomics.notify(bell, DOORBELL_RING);
   }
 
   /** What the kernel holds: live dma-bufs, allocated pages, fds in flight, processes, taint. */

@@ -1,9 +1,13 @@
 /**
- * The kernel thread: boots the kernel, serves every process's syscall
- * slots, and never blocks. After work it spins briefly for the next
- * request (so a busy machine answers in microseconds), then parks on the
- * doorbell with Atomics.waitAsync, which keeps its event loop free for
- * timers, fence callbacks and new processes.
+ * The kernel thread: boots the kernel and serves every process's syscall
+ * slots. After work it spins briefly for the next request (so a busy
+ * machine answers in microseconds). Then, for a while, it dozes: it blocks
+ * on the doorbell with Atomics.wait in short slices, going back to its
+ * event loop between slices for timers and messages (a blocked thread
+ * wakes in tens of microseconds; Atomics.waitAsync costs an event-loop
+ * turn more). Only when no request came for a longer time does it park on
+ * the doorbell with Atomics.waitAsync, leaving the event loop entirely free.
+ * Kernel code itself never blocks: the thread only waits with no work.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { FdTable } from '../kernel/fs/fdtable.js';
@@ -19,17 +23,23 @@ import { dmaBufStats } from '../kernel/buf/dma-buf.js';
 import { pagesAllocated } from '../kernel/mm/page-alloc.js';
 import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
-import { H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage } from './protocol.js';
+import { DOORBELL_AWAKE, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage } from './protocol.js';
 
 export interface KernelBootOptions {
   memory?: MemoryConfig;
   /** how long the kernel keeps spinning for the next request after one, ns */
   spinNs?: number;
+  /** one blocking slice while dozing, ms */
+  dozeSliceMs?: number;
 }
 
 const opts = (workerData?.options ?? {}) as KernelBootOptions;
 const doorbell = new Int32Array(workerData.doorbell as SharedArrayBuffer);
 const SPIN_NS = opts.spinNs ?? 50_000;
+/** one blocking slice while dozing, ms: the most a kernel timer waits (messages ring the doorbell) */
+const DOZE_SLICE_MS = opts.dozeSliceMs ?? 1;
+/** how long after the last request the thread dozes before parking, ns */
+const DOZE_NS = 100_000_000;
 
 memInit(opts.memory ?? {});
 systemHeapCreate();
@@ -48,6 +58,7 @@ interface Proc {
 const procs = new Set<Proc>();
 let stopping = false;
 const dec = new TextDecoder();
+const enc = new TextEncoder();
 
 function attach(channel: SharedArrayBuffer, port: MessagePort, comm: string): void {
   const task = new Task(new FdTable(), comm);
@@ -156,7 +167,7 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
       case Sys.sendFd: {
         const r = sysSendFd(t, a[0], a[1]);
         if (typeof r === 'number') ret = r;
-        else side = { kind: 'token', token: r };
+        else out = enc.encode(r); // the token comes back in the slot: no message needed
         break;
       }
       case Sys.receiveFd:
@@ -213,9 +224,12 @@ function scan(): boolean {
 
 async function loop(): Promise<void> {
   let lastWork = 0;
+  let drained = true;
+  Atomics.store(doorbell, DOORBELL_AWAKE, 1);
   while (!stopping) {
     if (scan()) {
       lastWork = ktimeGet();
+      drained = false;
       await null; // let the synchronous answers settle
       continue;
     }
@@ -223,10 +237,36 @@ async function loop(): Promise<void> {
       await null;
       continue;
     }
-    const seen = Atomics.load(doorbell, 0);
-    if (scan()) continue;
-    const w = Atomics.waitAsync(doorbell, 0, seen);
+    Atomics.store(doorbell, DOORBELL_AWAKE, 0);
+    const seen = Atomics.load(doorbell, DOORBELL_RING);
+    if (scan()) {
+      Atomics.store(doorbell, DOORBELL_AWAKE, 1);
+      continue;
+    }
+    if (ktimeGet() - lastWork < DOZE_NS) {
+      if (!drained) {
+        // Work may still be finishing in promise continuations (a poll
+        // woken by the last request): let it all run before blocking.
+        Atomics.store(doorbell, DOORBELL_AWAKE, 1);
+        await new Promise(setImmediate);
+        drained = true;
+        continue;
+      }
+      const r = Atomics.wait(doorbell, DOORBELL_RING, seen, DOZE_SLICE_MS);
+      Atomics.store(doorbell, DOORBELL_AWAKE, 1);
+      // A slice that ran out, or a ring with no request (a message from the
+      // machine): let the event loop run its timers and messages.
+      if (r === 'timed-out' || !scan()) await new Promise(setImmediate);
+      else {
+        lastWork = ktimeGet();
+        drained = false;
+        await null;
+      }
+      continue;
+    }
+    const w = Atomics.waitAsync(doorbell, DOORBELL_RING, seen);
     if (w.async) await w.value;
+    Atomics.store(doorbell, DOORBELL_AWAKE, 1);
   }
 }
 
@@ -239,8 +279,8 @@ parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; por
   } else if (msg.type === 'shutdown') {
     for (const p of [...procs]) exitProc(p);
     stopping = true;
-    Atomics.add(doorbell, 0, 1);
-    Atomics.notify(doorbell, 0);
+    Atomics.add(doorbell, DOORBELL_RING, 1);
+    Atomics.notify(doorbell, DOORBELL_RING);
     // What is still held after every process exited (0 dma-bufs, 0 pages unless something leaked).
     setImmediate(() => parentPort!.postMessage({ type: 'shutdown', dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint() }));
   }

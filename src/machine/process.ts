@@ -9,13 +9,20 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { O_RDONLY } from '../uapi/fcntl.js';
 import { SyscallError } from './errors.js';
 import {
-  DATA_SIZE, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, type ProcessHandle, type SideMessage,
+  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, type ProcessHandle, type SideMessage,
 } from './protocol.js';
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
-/** Spin this many checks for the answer before blocking (the kernel usually answers in microseconds). */
-const SPIN_CHECKS = 2000;
+/**
+ * How long a synchronous call spins for its answer before blocking, in ms,
+ * when the kernel thread is awake: a busy kernel answers in a microsecond,
+ * and a fence another process is about to signal often lands within this
+ * window, where waking from Atomics.wait costs tens of microseconds. When
+ * the kernel sleeps the caller blocks at once and leaves it the core.
+ */
+const SPIN_MS = 0.05;
 
 export interface PollFdEntry {
   fd: number;
@@ -72,8 +79,8 @@ export class Process {
     slot.ctl[INLEN] = inLen;
     const seq = (slot.ctl[REQ] + 1) | 0 || 1;
     Atomics.store(slot.ctl, REQ, seq);
-    Atomics.add(this.doorbell, 0, 1);
-    Atomics.notify(this.doorbell, 0);
+    Atomics.add(this.doorbell, DOORBELL_RING, 1);
+    Atomics.notify(this.doorbell, DOORBELL_RING);
     return seq;
   }
 
@@ -100,7 +107,10 @@ export class Process {
   private callSync(sysno: Sys, req: Request): Answer {
     const slot = this.slots[0];
     const seq = this.submit(slot, sysno, req);
-    for (let i = 0; i < SPIN_CHECKS && Atomics.load(slot.ctl, RESP) !== seq; i++);
+    if (Atomics.load(slot.ctl, RESP) !== seq && Atomics.load(this.doorbell, DOORBELL_AWAKE)) {
+      const until = performance.now() + SPIN_MS;
+      for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) if ((i & 63) === 0 && performance.now() > until) break;
+    }
     for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) Atomics.wait(slot.ctl, RESP, cur);
     return this.collect(slot, 0, seq);
   }
@@ -286,7 +296,7 @@ export class Process {
   sendFd(fd: number, toPid: number): string {
     const a = this.callSync(Sys.sendFd, { args: [fd, toPid] });
     this.check(Sys.sendFd, a);
-    return (a.side as Extract<SideMessage, { kind: 'token' }>).token;
+    return dec.decode(a.out!);
   }
 
   /** Receive a descriptor sent to this process -> the new fd. */
@@ -376,7 +386,7 @@ export class Process {
   async sendFdAsync(fd: number, toPid: number): Promise<string> {
     const a = await this.callAsync(Sys.sendFd, { args: [fd, toPid] });
     this.check(Sys.sendFd, a);
-    return (a.side as Extract<SideMessage, { kind: 'token' }>).token;
+    return dec.decode(a.out!);
   }
 
   async receiveFdAsync(token: string, flags = 0): Promise<number> {

@@ -21,6 +21,16 @@ export const SLOT_BYTES = HEADER + DATA_SIZE;
 export const CHANNEL_HEADER = 64;
 export const CHANNEL_BYTES = CHANNEL_HEADER + SLOTS * SLOT_BYTES;
 
+/**
+ * The machine's doorbell words: RING is bumped (and notified) by every
+ * request; AWAKE is 1 while the kernel thread runs or spins, 0 while it
+ * sleeps. A caller spins for its answer only while the kernel is awake: a
+ * spinning caller can hold the very core the sleeping kernel would wake on.
+ */
+export const DOORBELL_RING = 0;
+export const DOORBELL_AWAKE = 1;
+export const DOORBELL_BYTES = 8;
+
 /** ctl word indexes */
 export const REQ = 0;
 export const RESP = 1;
@@ -60,8 +70,7 @@ export class Slot {
 /** What a side message carries. */
 export type SideBody =
   | { kind: 'map'; sab: SharedArrayBuffer; byteOffset: number; byteLength: number }
-  | { kind: 'text'; text: string }
-  | { kind: 'token'; token: string };
+  | { kind: 'text'; text: string };
 
 /** A side message: the body, and the slot and request it answers. */
 export type SideMessage = SideBody & { slot: number; seq: number };

@@ -185,3 +185,43 @@ describe('processes in worker threads', () => {
     assert.equal(after.inFlight, 0);
   });
 });
+
+describe('the kernel thread between requests', () => {
+  // With a doze slice of ten minutes, anything that waited for a slice to run
+  // out would hang: the woken poll, the messages of stats() and shutdown().
+  test('work a request leaves in flight (a woken poll) completes before the kernel dozes; messages wake it', async () => {
+    const m = await boot({ spinNs: 0, dozeSliceMs: 600_000 });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the kernel slept through work in flight')), 20_000);
+    });
+    try {
+      await Promise.race([hang, dozing(m)]);
+    } finally {
+      clearTimeout(timer);
+      await m.worker.terminate(); // already stopped unless the machine hung
+    }
+  });
+});
+
+async function dozing(m: Machine): Promise<void> {
+  // Async twins only: a synchronous call into a hung kernel would block the
+  // thread that has to notice the hang.
+  const a = m.spawn('waiter');
+  const b = m.spawn('signaller');
+  const timeline = await b.openAsync('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
+  const arg = u.swSyncCreateFenceData.encode({ value: 1, name: 'f' });
+  await b.ioctlAsync(timeline, u.SW_SYNC_IOC_CREATE_FENCE, arg);
+  const fence = await a.receiveFdAsync(await b.sendFdAsync(u.swSyncCreateFenceData.decode(arg).fence, a.pid));
+  const fds = [{ fd: fence, events: u.POLLIN, revents: 0 }];
+  const polled = a.pollAsync(fds, -1);
+  await sleep(20); // the poll is in the kernel, and the kernel dozes
+  await b.ioctlAsync(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+  assert.equal(await polled, 1);
+  assert.equal(fds[0].revents, u.POLLIN);
+  assert.equal((await m.stats()).processes, 2);
+  a.exit();
+  b.exit();
+  const left = await m.shutdown();
+  assert.deepEqual([left.dmabufs, left.inFlight, left.processes], [0, 0, 0]);
+}
