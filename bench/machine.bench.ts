@@ -1,0 +1,330 @@
+/**
+ * The machine (issue: Linux's userspace ABI on real threads). Every figure
+ * is set against baselines measured in the same run:
+ * - a real Linux syscall from Node (fs.readSync of 1 byte from /dev/null),
+ * - a spin ping-pong on a shared word between two threads (hardware floor),
+ * - an Atomics.wait/notify ping-pong between two threads (blocking floor).
+ * Measured: the syscall round trip (lseek on a dma-buf fd) with the kernel
+ * thread busy (back-to-back calls: it is still spinning) and idle (2 ms
+ * apart: it has parked); a fence signalled in one process waking poll()
+ * in another, busy and idle; and sharing a buffer with another worker
+ * (sendFd + receiveFd + mmap + one read) at 4 KiB and 256 MiB, against
+ * postMessage of the same bytes, cloned and transferred.
+ */
+import { openSync, closeSync, readSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { boot, type Machine, type Process } from '../src/index.js';
+import * as u from '../src/uapi/index.js';
+import type { Row } from './harness.js';
+
+export const title = 'machine: syscalls, wake-ups, sharing';
+
+const indexUrl = new URL('../src/index.js', import.meta.url).href;
+const uapiUrl = new URL('../src/uapi/index.js', import.meta.url).href;
+const nowNs = (): number => Number(process.hrtime.bigint());
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** block this thread for ms (so the other side parks) */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function evalWorker(code: string, workerData: unknown, transferList: never[] = []): Worker {
+  return new Worker(code, { eval: true, workerData, transferList } as never);
+}
+
+const once = (w: Worker): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+
+// ---- baselines ----
+
+/** fs.readSync(/dev/null, 1 byte): µs per call */
+function realSyscallUs(n = 200_000): number {
+  const fd = openSync('/dev/null', 'r');
+  const buf = Buffer.alloc(1);
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = nowNs();
+    for (let i = 0; i < n; i++) readSync(fd, buf, 0, 1, null);
+    best = Math.min(best, (nowNs() - t0) / n / 1000);
+  }
+  closeSync(fd);
+  return best;
+}
+
+/** Spin ping-pong round trip between this thread and a worker: µs. */
+async function spinPingPongUs(n = 200_000): Promise<number> {
+  const sab = new SharedArrayBuffer(4);
+  const a = new Int32Array(sab);
+  const w = evalWorker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const a = new Int32Array(workerData);
+     parentPort.postMessage('up');
+     for (;;) { let v; while ((v = Atomics.load(a, 0)) === 0 || v === 2) {} if (v === 3) break; Atomics.store(a, 0, 2); }`,
+    sab,
+  );
+  await once(w);
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = nowNs();
+    for (let i = 0; i < n; i++) {
+      Atomics.store(a, 0, 1);
+      while (Atomics.load(a, 0) !== 2);
+    }
+    best = Math.min(best, (nowNs() - t0) / n / 1000);
+  }
+  Atomics.store(a, 0, 3);
+  await w.terminate();
+  return best;
+}
+
+/** Atomics.wait/notify ping-pong round trip: median µs of single round trips. */
+async function waitPingPongUs(n = 2000): Promise<number> {
+  const sab = new SharedArrayBuffer(4);
+  const a = new Int32Array(sab);
+  const w = evalWorker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const a = new Int32Array(workerData);
+     parentPort.postMessage('up');
+     for (;;) { Atomics.wait(a, 0, 0); if (Atomics.load(a, 0) === 2) break; Atomics.store(a, 0, 0); Atomics.notify(a, 0); }`,
+    sab,
+  );
+  await once(w);
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = nowNs();
+    Atomics.store(a, 0, 1);
+    Atomics.notify(a, 0);
+    Atomics.wait(a, 0, 1);
+    times.push((nowNs() - t0) / 1000);
+  }
+  Atomics.store(a, 0, 2);
+  Atomics.notify(a, 0);
+  await w.terminate();
+  return median(times);
+}
+
+// ---- the machine ----
+
+function allocate(proc: Process, len: number): number {
+  const heap = proc.open('/dev/dma_heap/system', u.O_RDWR);
+  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags: u.O_RDWR | u.O_CLOEXEC });
+  proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
+  proc.close(heap);
+  return u.dmaHeapAllocationData.decode(arg).fd;
+}
+
+/** lseek round trips: back to back (µs per call, best of 5) and 2 ms apart (median µs). */
+function syscallRoundTrip(proc: Process, fd: number): { busy: number; idle: number } {
+  let busy = Infinity;
+  const n = 50_000;
+  for (let r = 0; r < 5; r++) {
+    const t0 = nowNs();
+    for (let i = 0; i < n; i++) proc.lseek(fd, 0, u.SEEK_SET);
+    busy = Math.min(busy, (nowNs() - t0) / n / 1000);
+  }
+  const idle: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    pause(2);
+    const t0 = nowNs();
+    proc.lseek(fd, 0, u.SEEK_END);
+    idle.push((nowNs() - t0) / 1000);
+  }
+  return { busy, idle: median(idle) };
+}
+
+/** A worker process: `body` runs with proc, u, data, and the message port helpers. */
+function machineWorker(machine: Machine, body: string, data: unknown): Worker {
+  const handle = machine.channel('bench');
+  return evalWorker(
+    `const { attach } = await import(${JSON.stringify(indexUrl)});
+     const u = await import(${JSON.stringify(uapiUrl)});
+     const { workerData, parentPort } = await import('node:worker_threads');
+     const proc = attach(workerData.handle);
+     const data = workerData.data;
+     const nowNs = () => Number(process.hrtime.bigint());
+     ${body}`,
+    { handle, data },
+    [handle.port as never],
+  );
+}
+
+/**
+ * Fence signal -> poll wake: a worker process creates fence i on a shared
+ * sw_sync timeline, says so, and polls it; this process increments the
+ * timeline (at once, or after 2 ms so both sides have parked). The time
+ * from just before SW_SYNC_IOC_INC to poll() returning in the worker.
+ */
+async function fenceWake(machine: Machine, proc: Process, n: number, idleMs: number): Promise<number> {
+  const timeline = proc.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
+  const sab = new SharedArrayBuffer(8 + 8 * (n + 1));
+  const flag = new Int32Array(sab, 0, 1);
+  const woke = new Float64Array(sab, 8);
+  const w = machineWorker(
+    machine,
+    `const flag = new Int32Array(data.sab, 0, 1);
+     const woke = new Float64Array(data.sab, 8);
+     parentPort.postMessage(proc.pid);
+     const token = await new Promise((r) => parentPort.once('message', r));
+     const timeline = proc.receiveFd(token);
+     for (let i = 1; i <= data.n; i++) {
+       const arg = u.swSyncCreateFenceData.encode({ value: i, name: 'wake' });
+       proc.ioctl(timeline, u.SW_SYNC_IOC_CREATE_FENCE, arg);
+       const fence = u.swSyncCreateFenceData.decode(arg).fence;
+       Atomics.store(flag, 0, i);
+       Atomics.notify(flag, 0);
+       const fds = [{ fd: fence, events: u.POLLIN, revents: 0 }];
+       if (proc.poll(fds, 5000) !== 1) throw new Error('poll timed out');
+       woke[i] = nowNs();
+       proc.close(fence);
+     }
+     proc.close(timeline);
+     proc.exit();
+     parentPort.postMessage('done');`,
+    { sab, n },
+  );
+  w.setMaxListeners(0);
+  const pid = (await once(w)) as number;
+  w.postMessage(proc.sendFd(timeline, pid));
+  const signalled: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    while (Atomics.load(flag, 0) !== i) Atomics.wait(flag, 0, i - 1, 1000);
+    if (idleMs) pause(idleMs);
+    signalled[i] = nowNs();
+    proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+  }
+  await once(w);
+  await w.terminate();
+  proc.close(timeline);
+  const lat: number[] = [];
+  for (let i = 1; i <= n; i++) lat.push((woke[i] - signalled[i]) / 1000);
+  return median(lat);
+}
+
+/**
+ * Share buffers with a worker: sendFd, the token over the port, receiveFd
+ * + mmap + a read of the last byte there, an ack back. One worker, the
+ * sizes interleaved round by round after a warm-up; median ms per size.
+ * Each buffer is allocated, and mapped here, once before the clock starts:
+ * allocation is not sharing.
+ */
+async function shareDmaBuf(machine: Machine, proc: Process, lens: number[], rounds: number): Promise<number[]> {
+  const w = machineWorker(
+    machine,
+    `parentPort.postMessage(proc.pid);
+     parentPort.on('message', (m) => {
+       if (m === 'exit') { proc.exit(); parentPort.postMessage('bye'); return; }
+       const fd = proc.receiveFd(m.token);
+       const view = proc.mmap(m.len, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+       const last = view[m.len - 1];
+       proc.munmap(view);
+       proc.close(fd);
+       parentPort.postMessage(last);
+     });`,
+    null,
+  );
+  w.setMaxListeners(0);
+  const pid = (await once(w)) as number;
+  const bufs = lens.map((len) => {
+    const fd = allocate(proc, len);
+    return { len, fd, view: proc.mmap(len, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0), times: [] as number[] };
+  });
+  const warmUp = 10;
+  for (let r = 0; r < warmUp + rounds; r++) {
+    for (const b of bufs) {
+      const mark = (r % 250) + 1;
+      b.view[b.len - 1] = mark;
+      const t0 = nowNs();
+      w.postMessage({ token: proc.sendFd(b.fd, pid), len: b.len });
+      const last = await once(w);
+      if (r >= warmUp) b.times.push((nowNs() - t0) / 1e6);
+      if (last !== mark) throw new Error(`the worker read ${String(last)}, not ${mark}: not the same bytes`);
+    }
+  }
+  for (const b of bufs) {
+    proc.munmap(b.view);
+    proc.close(b.fd);
+  }
+  w.postMessage('exit');
+  await once(w);
+  await w.terminate();
+  return bufs.map((b) => median(b.times));
+}
+
+/** postMessage of len bytes to a worker that reads the last byte and acks: median ms, cloned or transferred. */
+async function postMessageShare(len: number, transfer: boolean, rounds: number): Promise<number> {
+  const w = evalWorker(
+    `const { parentPort } = require('node:worker_threads');
+     parentPort.postMessage('up');
+     parentPort.on('message', (b) => parentPort.postMessage(new Uint8Array(b)[b.byteLength - 1]));`,
+    null,
+  );
+  await once(w);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const buf = new ArrayBuffer(len);
+    new Uint8Array(buf)[len - 1] = r + 1;
+    const t0 = nowNs();
+    w.postMessage(buf, transfer ? [buf] : []);
+    const last = await once(w);
+    times.push((nowNs() - t0) / 1e6);
+    if (last !== r + 1) throw new Error('postMessage baseline lost the bytes');
+  }
+  await w.terminate();
+  return median(times);
+}
+
+export async function run(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const real = realSyscallUs();
+  const spin = await spinPingPongUs();
+  const block = await waitPingPongUs();
+  rows.push({ name: 'baseline: real syscall (readSync 1 B /dev/null)', value: real, unit: 'µs' });
+  rows.push({ name: 'baseline: spin ping-pong round trip (hardware floor)', value: spin, unit: 'µs' });
+  rows.push({ name: 'baseline: Atomics.wait/notify round trip (blocking floor)', value: block, unit: 'µs' });
+
+  const machine = await boot();
+  const proc = machine.spawn('bench');
+  try {
+    const fd = allocate(proc, 4096);
+    const rt = syscallRoundTrip(proc, fd);
+    proc.close(fd);
+    rows.push({
+      name: 'lseek(dma-buf) round trip, kernel busy', value: rt.busy, unit: 'µs', baseline: { name: 'real syscall', value: real },
+      ratio: rt.busy / real, target: '≤ 3x real syscall', pass: rt.busy <= 3 * real,
+    });
+    rows.push({
+      name: 'lseek(dma-buf) round trip, kernel idle (2 ms apart)', value: rt.idle, unit: 'µs', baseline: { name: 'blocking floor', value: block },
+      ratio: rt.idle / block, target: '≤ blocking floor', pass: rt.idle <= block,
+    });
+
+    const wakeBusy = await fenceWake(machine, proc, 2000, 0);
+    const wakeIdle = await fenceWake(machine, proc, 200, 2);
+    rows.push({
+      name: 'sw_sync inc -> poll wake in another process, busy', value: wakeBusy, unit: 'µs', baseline: { name: 'real syscall', value: real },
+      ratio: wakeBusy / real, target: '≤ 3x real syscall', pass: wakeBusy <= 3 * real,
+    });
+    rows.push({
+      name: 'sw_sync inc -> poll wake in another process, idle', value: wakeIdle, unit: 'µs', baseline: { name: 'blocking floor', value: block },
+      ratio: wakeIdle / block, target: '≤ blocking floor', pass: wakeIdle <= block,
+    });
+
+    const [small, big] = await shareDmaBuf(machine, proc, [4096, 256 << 20], 51);
+    rows.push({ name: 'share 4 KiB: sendFd + receiveFd + mmap + read', value: small, unit: 'ms' });
+    rows.push({
+      name: 'share 256 MiB: sendFd + receiveFd + mmap + read', value: big, unit: 'ms', baseline: { name: '4 KiB', value: small },
+      ratio: big / small, target: '≤ 1.5x the 4 KiB cost', pass: big <= 1.5 * small,
+    });
+  } finally {
+    proc.exit();
+    await machine.shutdown();
+  }
+  const clone = await postMessageShare(256 << 20, false, 3);
+  const transfer = await postMessageShare(256 << 20, true, 5);
+  rows.push({ name: 'baseline: postMessage 256 MiB, structured clone', value: clone, unit: 'ms' });
+  rows.push({ name: 'baseline: postMessage 256 MiB, transfer', value: transfer, unit: 'ms' });
+  return rows;
+}
