@@ -63,7 +63,8 @@ export class Machine {
       const on = (msg: { type: string }): void => {
         if (msg.type !== type) return;
         this.worker.off('message', on);
-        resolve(msg as T);
+        const { type: _, ...body } = msg; // the message's kind is not part of the answer
+        resolve(body as T);
       };
       this.worker.on('message', on);
       this.post({ type });
