@@ -1,8 +1,8 @@
 /**
  * The fence scenario: two sw_sync timelines, points on them, sync files
  * merged into one, a waiter that wakes when both timelines advance, and
- * what the kernel saw (sync/info and the kernel log). This is the main job
- * until the zero-copy pipeline demo exists.
+ * what the kernel saw (sync/info and the kernel log): `dmabuf fences`.
+ * It drives the kernel face directly, in one thread.
  */
 import {
   SyncFile, SyncTimeline, dmesg, pr_info, syncInfoDebugfsShow, dmaFenceStats, type SyncFileInfo,

@@ -3,12 +3,19 @@
  * The `dmabuf` command.
  */
 import { demoFences } from './demo-fences.js';
+import { demoPipeline, parsePipelineArgs, PIPELINE_DEFAULTS as D } from './demo-pipeline.js';
 
-const HELP = `usage: dmabuf <command>
+const HELP = `usage: dmabuf <command> [options]
 
 commands:
-  demo        run the main demo (for now: sw_sync timelines, fences and a
-              merged sync file, then sync/info and the kernel log)
+  demo        the main demo: a zero-copy producer -> processor -> consumer
+              pipeline on worker threads, synchronised by dma-buf fences
+                --frames N   frames to run (default ${D.frames})
+                --width W    frame width in pixels (default ${D.width})
+                --height H   frame height in pixels (default ${D.height})
+                --ring R     buffers in the ring (default ${D.ring})
+  fences      sw_sync timelines, fences and a merged sync file, then
+              sync/info and the kernel log (the kernel face, in one thread)
   --help      this text
 `;
 
@@ -16,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
   const cmd = argv[0] ?? '--help';
   switch (cmd) {
     case 'demo':
+      return demoPipeline(parsePipelineArgs(argv.slice(1)));
+    case 'fences':
       return demoFences();
     case '--help':
     case '-h':
@@ -33,7 +42,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`dmabuf: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    // The message says what went wrong; the stack only with DMABUF_DEBUG=1.
+    process.stderr.write(`dmabuf: ${err instanceof Error ? (process.env.DMABUF_DEBUG ? err.stack ?? err.message : err.message) : String(err)}\n`);
     process.exitCode = 1;
   },
 );
