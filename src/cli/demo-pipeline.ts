@@ -27,12 +27,17 @@ function bar(done: number, total: number): string {
   return `[${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${done}/${total} frames`;
 }
 
-export async function demoPipeline(opts: PipelineOptions, out: (s: string) => void = console.log): Promise<number> {
+export interface PipelineResult {
+  seconds: number;
+  reports: StageReport[];
+  bufinfo: string;
+  left: MachineStats;
+}
+
+/** Run the pipeline; `progress(n)` after each frame the consumer checked. */
+export async function runPipeline(opts: PipelineOptions, progress: (done: number) => void = () => {}): Promise<PipelineResult> {
   const { frames, width, height, ring } = opts;
   if (!(frames > 0 && width > 0 && height > 0 && ring > 1)) throw new Error('frames, width and height must be positive and the ring at least 2');
-  const frameBytes = width * height * 4;
-  out(`dmabuf demo: ${frames} frames of ${width}x${height} RGBA through a ring of ${ring} system-heap buffers`);
-  out('producer (fills) -> processor (grayscale in place) -> consumer (vgem PRIME import, checks)\n');
 
   const machine = await boot();
   const credits = new SharedArrayBuffer(4);
@@ -52,7 +57,6 @@ export async function demoPipeline(opts: PipelineOptions, out: (s: string) => vo
   const pids: Record<string, number> = {};
   const reports: StageReport[] = [];
   let bufinfo = '';
-  const tty = process.stderr.isTTY;
   const t0 = performance.now();
   let tEnd = t0;
   const main = machine.spawn('dmabuf-demo');
@@ -74,7 +78,7 @@ export async function demoPipeline(opts: PipelineOptions, out: (s: string) => vo
             workers.processor.postMessage({ tokens: m.tokens[0] });
             workers.consumer.postMessage({ tokens: m.tokens[1] });
           } else if (m.progress !== undefined) {
-            if (tty) process.stderr.write(`\r${bar(m.progress, frames)}`);
+            progress(m.progress);
             if (m.progress === Math.ceil(frames / 2)) bufinfo = main.readFile('/sys/kernel/debug/dma_buf/bufinfo');
             if (m.progress === frames) tEnd = performance.now();
           } else if (m.report) {
@@ -86,13 +90,29 @@ export async function demoPipeline(opts: PipelineOptions, out: (s: string) => vo
       }
     });
   } finally {
-    if (tty) process.stderr.write('\n');
     main.exit();
     await Promise.all(Object.values(workers).map((w) => w.terminate()));
     left = await machine.shutdown();
   }
 
-  const secs = (tEnd - t0) / 1000;
+  return { seconds: (tEnd - t0) / 1000, reports, bufinfo, left };
+}
+
+export async function demoPipeline(opts: PipelineOptions, out: (s: string) => void = console.log): Promise<number> {
+  const { frames, width, height, ring } = opts;
+  const frameBytes = width * height * 4;
+  out(`dmabuf demo: ${frames} frames of ${width}x${height} RGBA through a ring of ${ring} system-heap buffers`);
+  out('producer (fills) -> processor (grayscale in place) -> consumer (vgem PRIME import, checks)\n');
+  const tty = process.stderr.isTTY;
+  let result: PipelineResult;
+  try {
+    result = await runPipeline(opts, (n) => {
+      if (tty) process.stderr.write(`\r${bar(n, frames)}`);
+    });
+  } finally {
+    if (tty) process.stderr.write('\n');
+  }
+  const { seconds: secs, reports, bufinfo, left } = result;
   const byRole = (r: string): StageReport => reports.find((x) => x.role === r)!;
   // Bytes the stages touched: the producer writes each frame, the processor reads and writes it, the consumer reads it.
   const touched = frames * frameBytes * 4;

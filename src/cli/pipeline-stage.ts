@@ -16,6 +16,7 @@ import { attach } from '../machine/process.js';
 import type { Process } from '../machine/process.js';
 import type { ProcessHandle } from '../machine/protocol.js';
 import * as u from '../uapi/index.js';
+import { checksum, grayPixel, sourcePixel } from './frames.js';
 
 export interface StageData {
   role: 'producer' | 'processor' | 'consumer';
@@ -38,27 +39,6 @@ export interface StageReport {
   /** bytes this stage posted to other threads */
   postedBytes: number;
   errors: string[];
-}
-
-/** The producer's pixel at (x, y) of frame n: RGBA packed little-endian. */
-export function sourcePixel(x: number, y: number, n: number): number {
-  const r = (x + n) & 255;
-  const g = (y + 2 * n) & 255;
-  const b = (x ^ y) & 255;
-  return (r | (g << 8) | (b << 16) | (255 << 24)) >>> 0;
-}
-
-/** The processor's transform of one RGBA pixel: BT.601 luma into R, G and B. */
-export function grayPixel(p: number): number {
-  const yv = (77 * (p & 255) + 150 * ((p >>> 8) & 255) + 29 * ((p >>> 16) & 255)) >> 8;
-  return (yv | (yv << 8) | (yv << 16) | (255 << 24)) >>> 0;
-}
-
-/** A frame's checksum: the 32-bit words summed modulo 2^32. */
-export function checksum(words: Uint32Array): number {
-  let s = 0;
-  for (let i = 0; i < words.length; i++) s = (s + words[i]) >>> 0;
-  return s;
 }
 
 const now = (): number => performance.now();
