@@ -224,12 +224,19 @@ function scan(): boolean {
 
 async function loop(): Promise<void> {
   let lastWork = 0;
-  let drained = true;
+  // The doorbell's value when the event loop last had a turn. A ring after
+  // it may be a message (from the machine) or work finishing in promise
+  // continuations: the thread must give the event loop a turn before it
+  // blocks, or that would wait for the slice to run out.
+  let ringAtTurn = Atomics.load(doorbell, DOORBELL_RING);
+  const turn = async (): Promise<void> => {
+    ringAtTurn = Atomics.load(doorbell, DOORBELL_RING);
+    await new Promise(setImmediate);
+  };
   Atomics.store(doorbell, DOORBELL_AWAKE, 1);
   while (!stopping) {
     if (scan()) {
       lastWork = ktimeGet();
-      drained = false;
       await null; // let the synchronous answers settle
       continue;
     }
@@ -244,24 +251,16 @@ async function loop(): Promise<void> {
       continue;
     }
     if (ktimeGet() - lastWork < DOZE_NS) {
-      if (!drained) {
-        // Work may still be finishing in promise continuations (a poll
-        // woken by the last request): let it all run before blocking.
+      if (seen !== ringAtTurn) {
         Atomics.store(doorbell, DOORBELL_AWAKE, 1);
-        await new Promise(setImmediate);
-        drained = true;
+        await turn();
         continue;
       }
       const r = Atomics.wait(doorbell, DOORBELL_RING, seen, DOZE_SLICE_MS);
       Atomics.store(doorbell, DOORBELL_AWAKE, 1);
-      // A slice that ran out, or a ring with no request (a message from the
-      // machine): let the event loop run its timers and messages.
-      if (r === 'timed-out' || !scan()) await new Promise(setImmediate);
-      else {
-        lastWork = ktimeGet();
-        drained = false;
-        await null;
-      }
+      // A slice that ran out: timers are due. A ring: requests are served at
+      // the top of the loop, and the turn is taken before the next sleep.
+      if (r === 'timed-out') await turn();
       continue;
     }
     const w = Atomics.waitAsync(doorbell, DOORBELL_RING, seen);
