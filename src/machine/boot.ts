@@ -29,7 +29,10 @@ export interface MachineStats {
 
 export class Machine {
   private down = false;
-  private constructor(readonly worker: Worker, private readonly doorbell: SharedArrayBuffer) {}
+  private readonly bell: Int32Array;
+  private constructor(readonly worker: Worker, private readonly doorbell: SharedArrayBuffer) {
+    this.bell = new Int32Array(doorbell);
+  }
 
   /** @internal */
   static async start(options: BootOptions): Promise<Machine> {
@@ -74,9 +77,8 @@ export class Machine {
   /** A message for the kernel thread, and the doorbell, so that a dozing kernel turns to its messages now. */
   private post(msg: unknown, transfer: MessagePort[] = []): void {
     this.worker.postMessage(msg, transfer);
-    const bell = new Int32Array(this.doorbell);
-    Atomics.add(bell, DOORBELL_RING, 1);
-    Atomics.notify(bell, DOORBELL_RING);
+    Atomics.add(this.bell, DOORBELL_RING, 1);
+    Atomics.notify(this.bell, DOORBELL_RING);
   }
 
   /** What the kernel holds: live dma-bufs, allocated pages, fds in flight, processes, taint. */
