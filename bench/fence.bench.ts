@@ -9,7 +9,7 @@ import { DmaFence, DmaFenceCb, type DmaFenceOps, dmaFenceContextAlloc } from '..
 import { DmaFenceChain, dmaFenceChainFindSeqno } from '../src/kernel/fence/dma-fence-chain.js';
 import { dmaFenceUnwrapMerge } from '../src/kernel/fence/dma-fence-unwrap.js';
 import type { Out } from '../src/kernel/lib/out.js';
-import { compare, compareAsync, gc, opsPerSec, opsPerSecAsync, printRows, type Row } from './harness.js';
+import { compare, compareAsync, gc, opsPerSec, opsPerSecAsync, type Row } from './harness.js';
 
 const ops: DmaFenceOps = { getDriverName: () => 'bench', getTimelineName: () => 'bench' };
 let sink = 0;

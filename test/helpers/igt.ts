@@ -6,22 +6,14 @@
 import assert from 'node:assert/strict';
 import type { Process } from '../../src/machine/process.js';
 import * as u from '../../src/uapi/index.js';
+import { openVgem, sys } from './machine.js';
 
 export const SW_SYNC_FENCE_STATUS_ERROR = -1;
 export const SW_SYNC_FENCE_STATUS_ACTIVE = 0;
 export const SW_SYNC_FENCE_STATUS_SIGNALED = 1;
 export const ETIME = 62;
 
-/** a syscall that returns -errno instead of throwing */
-export function sys(fn: () => number): number {
-  try {
-    return fn();
-  } catch (e) {
-    const errno = (e as { errno?: number }).errno;
-    if (typeof errno !== 'number') throw e;
-    return errno;
-  }
-}
+export { sys };
 
 export function swSyncTimelineCreate(proc: Process): number {
   return proc.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
@@ -108,16 +100,9 @@ export interface VgemBo { handle: number; width: number; height: number; bpp: nu
 
 /** drm_open_driver(DRIVER_VGEM): the first /dev/dri/cardN whose DRM_IOCTL_VERSION name is "vgem" */
 export function drmOpenVgem(proc: Process): number {
-  for (let i = 0; i < 16; i++) {
-    const fd = sys(() => proc.open(`/dev/dri/card${i}`, u.O_RDWR));
-    if (fd < 0) continue;
-    const v = new Uint8Array(u.SIZEOF_DRM_VERSION + 5);
-    u.setU64(v, 16, 4); // name_len
-    u.setU64(v, 24, u.SIZEOF_DRM_VERSION); // name: a pointer to the bytes after the struct
-    if (sys(() => proc.ioctl(fd, u.DRM_IOCTL_VERSION, v)) === 0 && u.cstr(v, u.SIZEOF_DRM_VERSION, 5) === 'vgem') return fd;
-    proc.close(fd);
-  }
-  assert.fail('no vgem device');
+  const fd = openVgem(proc);
+  assert.ok(fd >= 0, 'no vgem device');
+  return fd;
 }
 
 /** vgem_create(): a dumb buffer of width x height x bpp */

@@ -6,6 +6,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Machine } from '../../src/machine/boot.js';
+import type { Process } from '../../src/machine/process.js';
+import * as u from '../../src/uapi/index.js';
 
 const indexUrl = new URL('../../src/index.js', import.meta.url).href;
 const uapiUrl = new URL('../../src/uapi/index.js', import.meta.url).href;
@@ -73,4 +75,30 @@ export function spawnWorker<T = unknown>(machine: Machine, body: string, data: u
     next: () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r))),
     post: (m) => worker.postMessage(m),
   };
+}
+
+/** A syscall as C sees it: the value, or -errno instead of a thrown SyscallError. */
+export function sys(fn: () => number): number {
+  try {
+    return fn();
+  } catch (e) {
+    const errno = (e as { errno?: number }).errno;
+    if (typeof errno !== 'number') throw e;
+    return errno;
+  }
+}
+
+/** The first /dev/dri/cardN whose DRM_IOCTL_VERSION name is "vgem", or -1 (what the selftests and igt both look for). */
+export function openVgem(proc: Process): number {
+  for (let i = 0; i < 16; i++) {
+    const fd = sys(() => proc.open(`/dev/dri/card${i}`, u.O_RDWR));
+    if (fd < 0) continue;
+    // drm_version_t { .name_len = 4, .name = the 5 bytes after the struct }
+    const v = new Uint8Array(u.SIZEOF_DRM_VERSION + 5);
+    u.setU64(v, 16, 4);
+    u.setU64(v, 24, u.SIZEOF_DRM_VERSION);
+    if (sys(() => proc.ioctl(fd, u.DRM_IOCTL_VERSION, v)) === 0 && u.cstr(v, u.SIZEOF_DRM_VERSION, 5) === 'vgem') return fd;
+    proc.close(fd);
+  }
+  return -1;
 }

@@ -8,6 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Machine, type Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
+import { openVgem, sys } from '../helpers/machine.js';
 
 const DEVPATH = '/dev/dma_heap';
 const ONE_MEG = 1024 * 1024;
@@ -25,36 +26,7 @@ after(async () => {
 });
 
 /** ioctl() returning -errno instead of throwing, as the C code sees it */
-function ioctl(fd: number, req: number, arg: Uint8Array | number): number {
-  try {
-    return proc.ioctl(fd, req, arg);
-  } catch (e) {
-    return (e as { errno: number }).errno;
-  }
-}
-
-function checkVgem(fd: number): boolean {
-  // drm_version_t version = { .name_len = 4, .name = name (char[5]) }
-  const v = new Uint8Array(u.SIZEOF_DRM_VERSION + 5);
-  u.setU64(v, 16, 4);
-  u.setU64(v, 24, u.SIZEOF_DRM_VERSION);
-  if (ioctl(fd, u.DRM_IOCTL_VERSION, v)) return false;
-  return u.cstr(v, u.SIZEOF_DRM_VERSION, 5) === 'vgem';
-}
-
-function openVgem(): number {
-  for (let i = 0; i < 16; i++) {
-    let fd: number;
-    try {
-      fd = proc.open(`/dev/dri/card${i}`, u.O_RDWR);
-    } catch {
-      continue;
-    }
-    if (checkVgem(fd)) return fd;
-    proc.close(fd);
-  }
-  return -1;
-}
+const ioctl = (fd: number, req: number, arg: Uint8Array | number): number => sys(() => proc.ioctl(fd, req, arg));
 
 function importVgemFd(vgemFd: number, dmaBufFd: number): number {
   const h = u.drmPrimeHandle.encode({ fd: dmaBufFd, flags: 0, handle: 0 });
@@ -91,7 +63,7 @@ function testAllocAndImport(heapName: string): void {
   p.fill(1, 0, ONE_MEG / 2);
   p.fill(0, ONE_MEG / 2);
   dmabufSync(dmabufFd, u.DMA_BUF_SYNC_END);
-  const importerFd = openVgem();
+  const importerFd = openVgem(proc); // open_vgem()
   assert.ok(importerFd >= 0, 'vgem is there');
   const handle = importVgemFd(importerFd, dmabufFd);
   assert.ok(handle > 0, 'FAIL (Failed to import buffer)');

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Machine, type Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
+import { sys } from '../helpers/machine.js';
 
 const NUM_PAGES = 4;
 const PAGE = 4096;
@@ -24,13 +25,8 @@ after(async () => {
   assert.deepEqual([left.dmabufs, left.pages], [0, 0]);
 });
 
-function ioctl(fd: number, req: number, arg: Uint8Array): number {
-  try {
-    return proc.ioctl(fd, req, arg);
-  } catch (e) {
-    return (e as { errno: number }).errno;
-  }
-}
+/** ioctl() returning -errno instead of throwing, as the C code sees it */
+const ioctl = (fd: number, req: number, arg: Uint8Array): number => sys(() => proc.ioctl(fd, req, arg));
 
 test('drivers/dma-buf/udmabuf', () => {
   const devfd = proc.open('/dev/udmabuf', u.O_RDWR);

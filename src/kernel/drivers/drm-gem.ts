@@ -15,7 +15,7 @@ import { DmaResv } from '../resv/dma-resv.js';
 import { allocPages, freePages, GFP_KERNEL } from '../mm/page-alloc.js';
 import { Backing, type Page, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import type { Device } from '../mm/device.js';
-import { dmaMapSgtable, dmaUnmapSgtable, DMA_BIDIRECTIONAL, type DmaDataDirection } from '../mm/dma-mapping.js';
+import { dmaMapNewSgtable, dmaUnmapSgtable, DMA_BIDIRECTIONAL, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { IosysMap } from '../mm/iosys-map.js';
 import { sgAllocTableFromPages, sgFreeTable, type SgTable } from '../mm/scatterlist.js';
 import { vmaMapPages, type Vma } from '../mm/vma.js';
@@ -256,14 +256,7 @@ const drmGemPrimeDmabufOps: DmaBufOps = {
   },
   mapDmaBuf(attach: DmaBufAttachment, dir: DmaDataDirection): SgTable {
     const obj = attach.dmabuf.priv as DrmGemObject;
-    const sgt = drmGemGetSgTable(obj);
-    if (!sgt) throw kerr(-ENOMEM);
-    const ret = dmaMapSgtable(attach.dev, sgt, dir, 0);
-    if (ret) {
-      sgFreeTable(sgt);
-      throw kerr(ret);
-    }
-    return sgt;
+    return dmaMapNewSgtable(attach.dev, drmGemGetSgTable(obj), dir);
   },
   unmapDmaBuf(attach: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection): void {
     dmaUnmapSgtable(attach.dev, sgt, dir, 0);

@@ -14,7 +14,7 @@ import {
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { O_CLOEXEC, O_RDWR, F_SEAL_FUTURE_WRITE, F_SEAL_SHRINK, F_SEAL_WRITE } from '../../uapi/fcntl.js';
 import { Device } from '../mm/device.js';
-import { dmaMapSgtable, dmaSyncSgtableForCpu, dmaSyncSgtableForDevice, dmaUnmapSgtable, DMA_BIDIRECTIONAL, type DmaDataDirection } from '../mm/dma-mapping.js';
+import { dmaMapNewSgtable, dmaSyncSgtableForCpu, dmaSyncSgtableForDevice, dmaUnmapSgtable, DMA_BIDIRECTIONAL, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { IosysMap } from '../mm/iosys-map.js';
 import { type Page, PAGE_SHIFT, pageAligned, PAGE_SIZE } from '../mm/page.js';
 import { sgAllocTable, sgFreeTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
@@ -56,14 +56,8 @@ export class Udmabuf {
 
 function getSgTable(dev: Device, ubuf: Udmabuf, dir: DmaDataDirection): SgTable {
   const sg = sgAllocTable(ubuf.pagecount);
-  if (!sg) throw kerr(-ENOMEM);
-  ubuf.pages.forEach((p, i) => sgSetPage(sg.sgl[i], p, PAGE_SIZE, 0));
-  const ret = dmaMapSgtable(dev, sg, dir, 0);
-  if (ret) {
-    sgFreeTable(sg);
-    throw kerr(ret);
-  }
-  return sg;
+  sg?.sgl.forEach((s, i) => sgSetPage(s, ubuf.pages[i], PAGE_SIZE, 0));
+  return dmaMapNewSgtable(dev, sg, dir);
 }
 
 function putSgTable(dev: Device, sg: SgTable, dir: DmaDataDirection): void {

@@ -12,9 +12,9 @@ import { EBUSY, ENOMEM, kerr } from '../lib/errno.js';
 import { pr_info } from '../lib/printk.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { allocPages, freePages, GFP_KERNEL } from '../mm/page-alloc.js';
-import { Backing, memMapInsert, memMapRemove, Page, PAGE_SIZE, pageAlign } from '../mm/page.js';
+import { Backing, memMapInsert, Page, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Device } from '../mm/device.js';
-import { dmaMapSgtable, dmaUnmapSgtable, type DmaDataDirection } from '../mm/dma-mapping.js';
+import { dmaMapNewSgtable, dmaUnmapSgtable, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { IosysMap } from '../mm/iosys-map.js';
 import { sgAllocTable, sgAllocTableFromPages, sgFreeTable, type SgTable } from '../mm/scatterlist.js';
 import { dmaBufExport, type DmaBuf, type DmaBufAttachment, type DmaBufOps } from '../buf/dma-buf.js';
@@ -262,14 +262,7 @@ const vramDmaBufOps: DmaBufOps = {
       if (i >= 0) bo.vram.lru.push(...bo.vram.lru.splice(i, 1)); // most recently used
       return sgt;
     }
-    const sgt = sgAllocTableFromPages(bo.sysPages, 0, bo.size);
-    if (!sgt) throw kerr(-ENOMEM);
-    const ret = dmaMapSgtable(attach.dev, sgt, dir, 0);
-    if (ret) {
-      sgFreeTable(sgt);
-      throw kerr(ret);
-    }
-    return sgt;
+    return dmaMapNewSgtable(attach.dev, sgAllocTableFromPages(bo.sysPages, 0, bo.size), dir);
   },
   unmapDmaBuf(attach: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection): void {
     if (sgt.origNents > 0) dmaUnmapSgtable(attach.dev, sgt, dir, 0);

@@ -10,11 +10,11 @@
  * BAR) needs a P2P-capable device: -EREMOTEIO otherwise.
  */
 import { WARN } from '../lib/bug.js';
-import { EINVAL, EIO, ENOMEM, EREMOTEIO } from '../lib/errno.js';
+import { EINVAL, EIO, ENOMEM, EREMOTEIO, kerr } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import type { Device } from './device.js';
 import { PAGE_SIZE } from './page.js';
-import type { SgTable } from './scatterlist.js';
+import { sgFreeTable, type SgTable } from './scatterlist.js';
 
 /** enum dma_data_direction */
 export const DMA_BIDIRECTIONAL = 0;
@@ -121,6 +121,21 @@ export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, _attrs = 0
   sgt.mappedFor = dev;
   for (const h of dmaSyncHooks) h.mapped?.(dev, sgt, dir);
   return 0;
+}
+
+/**
+ * What an exporter's map_dma_buf does with a table it has just built (NULL
+ * when building it failed): map it for the device, or free it and fail with
+ * the errno (-ENOMEM for no table). Returns the mapped table; throws.
+ */
+export function dmaMapNewSgtable(dev: Device, sgt: SgTable | null, dir: number): SgTable {
+  if (!sgt) throw kerr(-ENOMEM);
+  const ret = dmaMapSgtable(dev, sgt, dir, 0);
+  if (ret) {
+    sgFreeTable(sgt);
+    throw kerr(ret);
+  }
+  return sgt;
 }
 
 /** dma_unmap_sgtable(dev, sgt, dir, attrs): WARNs if the table is not mapped for `dev`. */

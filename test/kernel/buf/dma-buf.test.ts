@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { expectWarn, inFreshKernel, sleep } from '../../helpers/harness.js';
 import { testExporter } from '../../helpers/exporter.js';
 import {
-  dmaBufExport, dmaBufFd, dmaBufGet, dmaBufList, dmaBufPut, getDmaBuf, isDmaBufFile, type DmaBufOps, type DmaBuf,
+  dmaBufExport, dmaBufFd, dmaBufGet, dmaBufList, dmaBufPut, getDmaBuf, isDmaBufFile, type DmaBufOps,
   dmaBufIsDynamic, dmaBufAttachmentIsDynamic,
 } from '../../../src/kernel/buf/dma-buf.js';
 import {
