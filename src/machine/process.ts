@@ -50,7 +50,7 @@ export class Process {
   private readonly waitingForSlot: (() => void)[] = [];
   private readonly stash = new Map<string, SideMessage>();
   private readonly maps = new WeakMap<Uint8Array, number>();
-  private exited = false;
+  private exitedFlag = false;
 
   /** Become a process of the machine that handed out `handle` (blocks until the kernel has made it). */
   constructor(handle: ProcessHandle) {
@@ -63,10 +63,15 @@ export class Process {
     for (let i = 1; i < SLOTS; i++) this.freeAsync.push(i);
   }
 
+  /** True once exit() ran: the kernel closed every fd of the process. */
+  get exited(): boolean {
+    return this.exitedFlag;
+  }
+
   // ---- transport ----
 
   private submit(slot: Slot, sysno: Sys, req: Request): number {
-    if (this.exited) throw new SyscallError(-9, SYS_NAMES[sysno], '(the process has exited)');
+    if (this.exitedFlag) throw new SyscallError(-9, SYS_NAMES[sysno], '(the process has exited)');
     const args = req.args ?? [];
     for (let i = 0; i < args.length; i++) slot.args[i] = args[i];
     let inLen = 0;
@@ -306,9 +311,9 @@ export class Process {
 
   /** exit(): descriptors close, mappings go. */
   exit(): void {
-    if (this.exited) return;
+    if (this.exitedFlag) return;
     this.callSync(Sys.exit, {});
-    this.exited = true;
+    this.exitedFlag = true;
     this.port.close();
   }
 

@@ -1,7 +1,7 @@
 /**
  * Run a process in a worker thread of a machine: `body` is the text of an
- * async function body with `proc` (the worker's Process), `u` (the uapi)
- * and `data` in scope, and `send(msg)` to talk to the parent. Resolves to
+ * async function body with `proc` (the worker's Process), `u` (the uapi),
+ * `user` (the userspace library) and `data` in scope, and `send(msg)` to talk to the parent. Resolves to
  * what the body returns; every worker is terminated when done.
  */
 import { Worker } from 'node:worker_threads';
@@ -11,6 +11,7 @@ import * as u from '../../src/uapi/index.js';
 
 const indexUrl = new URL('../../src/index.js', import.meta.url).href;
 const uapiUrl = new URL('../../src/uapi/index.js', import.meta.url).href;
+const userUrl = new URL('../../src/user/index.js', import.meta.url).href;
 
 export interface WorkerProc<T> {
   worker: Worker;
@@ -29,6 +30,7 @@ export function spawnWorker<T = unknown>(machine: Machine, body: string, data: u
   const code = `
     const { attach } = await import(${JSON.stringify(indexUrl)});
     const u = await import(${JSON.stringify(uapiUrl)});
+    const user = await import(${JSON.stringify(userUrl)});
     const { workerData, parentPort } = await import('node:worker_threads');
     const proc = attach(workerData.handle);
     const data = workerData.data;

@@ -12,6 +12,7 @@ import { drmOpen } from '../drivers/drm-file.js';
 import { swSyncOpen, syncInfoDebugfsShow } from '../sync/sw-sync.js';
 import { dmaBufDebugShow, dmaBufSysfsBuffers, dmaBufSysfsRead } from '../buf/debug.js';
 import { File, Inode, type FileOperations } from './file.js';
+import { devKmsgOpen } from './kmsg.js';
 
 /** Mount ids shown in fdinfo (anon_inodefs, the dmabuf pseudo filesystem, devtmpfs, debugfs/sysfs/proc, tmpfs) */
 export const MNT_ID: Record<string, number> = { dmabuf: 9, anon: 15, dev: 22, pseudo: 24, shmem: 1 };
@@ -72,9 +73,11 @@ export function vfsList(dir: string): string[] | number {
 /** do_sys_open(): a new File for `path`, or a negative errno. */
 export async function vfsOpen(task: Task, path: string, flags: number): Promise<File | number> {
   const heap = /^\/dev\/dma_heap\/(.+)$/.exec(path);
-  if (heap) return dmaHeapOpen(heap[1], flags & ~O_CLOEXEC);
+  // Only registered heaps have a device node: another name is not found by path lookup.
+  if (heap) return dmaHeaps().some((h) => h.name === heap[1]) ? dmaHeapOpen(heap[1], flags & ~O_CLOEXEC) : -ENOENT;
   if (path === '/dev/udmabuf') return udmabufOpen(flags & ~O_CLOEXEC);
   if (path === '/dev/null') return devNullOpen(flags & ~O_CLOEXEC);
+  if (path === '/dev/kmsg') return devKmsgOpen(flags & ~O_CLOEXEC);
   if (path === '/dev/dri/card0') return drmOpen(flags & ~O_CLOEXEC);
   if (path === '/sys/kernel/debug/sync/sw_sync' || path === '/sys/kernel/debug/sw_sync') return swSyncOpen(task, flags & ~O_CLOEXEC);
   const text = await textOf(task, path);

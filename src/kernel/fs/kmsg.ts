@@ -1,0 +1,50 @@
+/**
+ * /dev/kmsg (kernel/printk/printk.c, devkmsg_write / devkmsg_read): how
+ * userspace writes to and reads the kernel log. A write is one record; a
+ * leading `<N>` sets its level (N & 7), else the default message level
+ * (KERN_WARNING, default_message_loglevel). A read returns one record as
+ * `level,seq,usec,-;text\n`, from the oldest kept onward.
+ */
+import { EINVAL, EAGAIN } from '../lib/errno.js';
+import { KERN_WARNING, logNextSeq, logRecords, printk } from '../lib/printk.js';
+import { File, Inode, type FileOperations } from './file.js';
+
+/** LOG_LINE_MAX-ish: a longer write is refused (-EINVAL), as devkmsg_write does past its buffer */
+const KMSG_MAX = 1024 - 32;
+
+const kmsgFops: FileOperations = {
+  write(_file, data): number {
+    if (data.length > KMSG_MAX) return -EINVAL;
+    let text = new TextDecoder().decode(data);
+    let level = KERN_WARNING;
+    const m = /^<(\d+)>/.exec(text);
+    if (m) {
+      level = Number(m[1]) & 7;
+      text = text.slice(m[0].length);
+    }
+    printk(level, text);
+    return data.length;
+  },
+  // The file position is the sequence number of the next record to read.
+  read(file, length): Uint8Array | number {
+    const r = logRecords(file.fPos)[0];
+    if (!r) return -EAGAIN; // O_NONBLOCK semantics: nothing new (no blocking reads here)
+    const line = new TextEncoder().encode(`${r.level},${r.seq},${Math.floor(r.ts / 1000)},-;${r.text}\n`);
+    if (line.length > length) return -EINVAL;
+    // The syscall layer advances fPos by the bytes read; step to the record after this one instead.
+    file.fPos = r.seq + 1 - line.length;
+    return line;
+  },
+  llseek(file, offset, whence): number {
+    // SEEK_SET 0: the oldest record; SEEK_END: after the newest (what `dmesg -w` starts from).
+    if (offset !== 0) return -EINVAL;
+    if (whence === 0) file.fPos = 0;
+    else if (whence === 2) file.fPos = logNextSeq();
+    else return -EINVAL;
+    return 0;
+  },
+};
+
+export function devKmsgOpen(flags: number): File {
+  return new File(new Inode(), 'kmsg', flags, kmsgFops, null);
+}

@@ -1,0 +1,49 @@
+/**
+ * DMA heaps by name (in the spirit of libdmabufheap): open
+ * /dev/dma_heap/<name> and allocate named buffers.
+ */
+import type { Process } from '../machine/process.js';
+import { O_CLOEXEC, O_RDONLY, O_RDWR } from '../uapi/fcntl.js';
+import { DMA_HEAP_IOCTL_ALLOC, dmaHeapAllocationData } from '../uapi/dma-heap.js';
+import { DmaBuffer } from './dma-buffer.js';
+import { FdResource } from './resource.js';
+
+export interface AllocateOptions {
+  /** DMA_BUF_SET_NAME after allocation (shown in bufinfo and fdinfo) */
+  name?: string;
+  /** the new fd's access mode: O_RDWR (default) or O_RDONLY */
+  readOnly?: boolean;
+}
+
+export class DmaHeap extends FdResource {
+  /** The heaps this machine has (/dev/dma_heap). */
+  static list(proc: Process): string[] {
+    return proc.readdir('/dev/dma_heap');
+  }
+
+  /** Open a heap by name ('system', or the CMA heap's name). */
+  static open(proc: Process, name = 'system'): DmaHeap {
+    return new DmaHeap(proc, proc.open(`/dev/dma_heap/${name}`, O_RDONLY | O_CLOEXEC), name);
+  }
+
+  private constructor(proc: Process, fd: number, readonly name: string) {
+    super(proc, fd, `dma-heap '${name}'`);
+  }
+
+  /** DMA_HEAP_IOCTL_ALLOC: a buffer of `size` bytes (rounded up to pages by the heap). */
+  allocate(size: number, opts: AllocateOptions = {}): DmaBuffer {
+    const b = dmaHeapAllocationData.encode({ len: size, fdFlags: (opts.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC });
+    this.proc.ioctl(this.fd, DMA_HEAP_IOCTL_ALLOC, b);
+    const fd = dmaHeapAllocationData.decode(b).fd;
+    const buf = DmaBuffer.fromFd(this.proc, fd);
+    if (opts.name !== undefined) {
+      try {
+        buf.setName(opts.name);
+      } catch (e) {
+        buf.close();
+        throw e;
+      }
+    }
+    return buf;
+  }
+}

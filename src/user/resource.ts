@@ -1,0 +1,82 @@
+/**
+ * The base of every library object that owns a file descriptor: close()
+ * and `using` release it; if the object is garbage-collected still open,
+ * a FinalizationRegistry closes the descriptor and writes a warning to the
+ * kernel log (/dev/kmsg), so a leak is both fixed and visible in dmesg.
+ */
+import type { Process } from '../machine/process.js';
+import { O_WRONLY } from '../uapi/fcntl.js';
+
+interface Held {
+  proc: Process;
+  fd: number;
+  what: string;
+}
+
+/** Write one line to the kernel log at KERN_WARNING from userspace, as a daemon would through /dev/kmsg. */
+export function kmsgWarn(proc: Process, text: string): void {
+  const fd = proc.open('/dev/kmsg', O_WRONLY);
+  try {
+    proc.write(fd, new TextEncoder().encode(`<4>${text}`));
+  } finally {
+    proc.close(fd);
+  }
+}
+
+const leaks = new FinalizationRegistry<Held>(({ proc, fd, what }) => {
+  if (proc.exited) return;
+  try {
+    kmsgWarn(proc, `dmabuf-user: pid ${proc.pid} leaked ${what} (fd ${fd}); closed when garbage-collected: dispose it or declare it with \`using\``);
+    proc.close(fd);
+  } catch {
+    // The process exited meanwhile: its fds are closed already.
+  }
+});
+
+export abstract class FdResource implements Disposable {
+  private fdNum: number;
+  private readonly token = {};
+  private readonly held: Held;
+
+  protected constructor(readonly proc: Process, fd: number, what: string) {
+    this.fdNum = fd;
+    this.held = { proc, fd, what };
+    leaks.register(this, this.held, this.token);
+  }
+
+  /** What a leak warning calls this object (e.g. after the buffer got its name). */
+  protected describeAs(what: string): void {
+    this.held.what = what;
+  }
+
+  /** The descriptor (throws once closed: a closed object's fd may name another file by now). */
+  get fd(): number {
+    if (this.fdNum < 0) throw new Error(`${this.constructor.name} is closed`);
+    return this.fdNum;
+  }
+
+  get closed(): boolean {
+    return this.fdNum < 0;
+  }
+
+  /** Hook for subclasses: what to undo before the fd closes (mappings). */
+  protected beforeClose(): void {}
+
+  /** Close the descriptor (idempotent). */
+  close(): void {
+    if (this.fdNum < 0) return;
+    const fd = this.fdNum;
+    leaks.unregister(this.token);
+    try {
+      this.beforeClose();
+    } finally {
+      this.fdNum = -1;
+      // After exit() the kernel has closed every fd of the process already.
+      if (!this.proc.exited) this.proc.close(fd);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

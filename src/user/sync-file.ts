@@ -1,0 +1,131 @@
+/**
+ * Sync files as objects (in the spirit of libsync): wait as a promise with
+ * a timeout and an AbortSignal, or blocking where that is allowed; merge;
+ * info; deadlines; and sw_sync timelines to make fences of one's own.
+ */
+import type { Process } from '../machine/process.js';
+import { O_RDWR } from '../uapi/fcntl.js';
+import { POLLIN } from '../uapi/poll.js';
+import {
+  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, type SyncFenceInfoData,
+} from '../uapi/sync_file.js';
+import { SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, swSyncCreateFenceData, u32Arg } from '../uapi/sw_sync.js';
+import { FdResource } from './resource.js';
+import { pollReady, pollReadySync, type WaitOptions } from './wait.js';
+
+export interface SyncFileInfo {
+  name: string;
+  /** 1 signalled, 0 active, < 0 signalled with that error */
+  status: number;
+  fences: SyncFenceInfoData[];
+}
+
+/** A sync file signalled with an error (status < 0), e.g. -ETIMEDOUT from a GPU reset. */
+export class FenceError extends Error {
+  constructor(readonly status: number, name: string) {
+    super(`sync file '${name}' signalled with error ${status}`);
+    this.name = 'FenceError';
+  }
+}
+
+/** What crosses postMessage for a sync file (see receive()). */
+export interface SyncFileDescriptor {
+  kind: 'sync_file';
+  token: string;
+}
+
+export class SyncFile extends FdResource {
+  /** Own an fd that holds a sync file (it is closed with this object). */
+  static fromFd(proc: Process, fd: number): SyncFile {
+    return new SyncFile(proc, fd);
+  }
+
+  private constructor(proc: Process, fd: number) {
+    super(proc, fd, 'a sync_file');
+  }
+
+  /** SYNC_IOC_FILE_INFO: name, status, and each fence's driver, timeline, status and timestamp. */
+  info(): SyncFileInfo {
+    const head = syncFileInfo.encode({});
+    this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, head);
+    const h = syncFileInfo.decode(head);
+    if (h.numFences === 0) return { name: h.name, status: h.status, fences: [] };
+    const full = syncFileInfo.encode({ numFences: h.numFences }, h.numFences);
+    this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, full);
+    const f = syncFileInfo.decode(full);
+    const fences = Array.from({ length: f.numFences }, (_, i) => syncFenceInfo.decode(full, f.syncFenceInfo + i * syncFenceInfo.size));
+    return { name: f.name, status: f.status, fences };
+  }
+
+  /** The status alone: 1 signalled, 0 active, < 0 an error. */
+  get status(): number {
+    const b = syncFileInfo.encode({});
+    this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, b);
+    return syncFileInfo.decode(b).status;
+  }
+
+  private settled(): void {
+    const b = syncFileInfo.encode({});
+    this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, b);
+    const { status, name } = syncFileInfo.decode(b);
+    if (status < 0) throw new FenceError(status, name);
+  }
+
+  /** Resolves when every fence has signalled; rejects with FenceError, WaitTimeoutError or the abort reason. */
+  async wait(timeout = Infinity, opts: Omit<WaitOptions, 'timeout'> = {}): Promise<void> {
+    await pollReady(this.proc, this.fd, POLLIN, 'sync file', { ...opts, timeout });
+    this.settled();
+  }
+
+  /** The blocking form of wait() (worker threads, or a main thread that may block). */
+  waitSync(timeout = Infinity): void {
+    pollReadySync(this.proc, this.fd, POLLIN, 'sync file', timeout);
+    this.settled();
+  }
+
+  /** SYNC_IOC_MERGE: a new sync file that signals when both have. */
+  merge(other: SyncFile, name = 'merged'): SyncFile {
+    const b = syncMergeData.encode({ name, fd2: other.fd });
+    this.proc.ioctl(this.fd, SYNC_IOC_MERGE, b);
+    return new SyncFile(this.proc, syncMergeData.decode(b).fence);
+  }
+
+  /** SYNC_IOC_SET_DEADLINE: a hint to the fences' drivers (absolute CLOCK_MONOTONIC ns). */
+  setDeadline(deadlineNs: number): void {
+    this.proc.ioctl(this.fd, SYNC_IOC_SET_DEADLINE, syncSetDeadline.encode({ deadlineNs }));
+  }
+
+  /** Send to process `toPid` (SCM_RIGHTS semantics): a plain object to postMessage; this one stays open. */
+  share(toPid: number): SyncFileDescriptor {
+    return { kind: 'sync_file', token: this.proc.sendFd(this.fd, toPid) };
+  }
+
+  /** The other side of share(). */
+  static receive(proc: Process, d: SyncFileDescriptor): SyncFile {
+    if (d?.kind !== 'sync_file') throw new TypeError('not a sync file descriptor (from SyncFile.share())');
+    return new SyncFile(proc, proc.receiveFd(d.token));
+  }
+}
+
+/** A sw_sync timeline (debugfs sw_sync): fences of one's own, signalled by inc(). */
+export class Timeline extends FdResource {
+  static open(proc: Process): Timeline {
+    return new Timeline(proc, proc.open('/sys/kernel/debug/sync/sw_sync', O_RDWR));
+  }
+
+  private constructor(proc: Process, fd: number) {
+    super(proc, fd, 'a sw_sync timeline');
+  }
+
+  /** SW_SYNC_IOC_CREATE_FENCE: a sync file that signals when the timeline reaches `value`. */
+  createFence(value: number, name = 'fence'): SyncFile {
+    const b = swSyncCreateFenceData.encode({ value, name });
+    this.proc.ioctl(this.fd, SW_SYNC_IOC_CREATE_FENCE, b);
+    return SyncFile.fromFd(this.proc, swSyncCreateFenceData.decode(b).fence);
+  }
+
+  /** SW_SYNC_IOC_INC: advance the timeline, signalling the fences it passes. */
+  inc(step = 1): void {
+    this.proc.ioctl(this.fd, SW_SYNC_IOC_INC, u32Arg.encode(step));
+  }
+}
