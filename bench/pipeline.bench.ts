@@ -39,7 +39,7 @@ async function baseline(mode: 'copy' | 'transfer', frames: number): Promise<numb
 }
 
 async function dmabuf(frames: number): Promise<number> {
-  const r = await runPipeline({ frames, width: W, height: H, ring: RING });
+  const r = await runPipeline({ frames, width: W, height: H, ring: RING, workers: 1 });
   if (r.left.dmabufs || r.left.pages) throw new Error('the pipeline leaked');
   return frames / r.seconds;
 }

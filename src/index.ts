@@ -10,5 +10,5 @@
 export { boot, Machine, type BootOptions, type MachineStats } from './machine/boot.js';
 export { Process, attach, type PollFdEntry } from './machine/process.js';
 export { SyscallError } from './machine/errors.js';
-export type { ProcessHandle } from './machine/protocol.js';
+export type { ProcessHandle, TraceRecord } from './machine/protocol.js';
 export * as kernel from './kernel/index.js';

@@ -14,6 +14,10 @@ commands:
                 --width W    frame width in pixels (default ${D.width})
                 --height H   frame height in pixels (default ${D.height})
                 --ring R     buffers in the ring (default ${D.ring})
+                --workers P  processor workers; frame n goes to n % P (default ${D.workers})
+                --trace FILE    write the fences and buffer lifetimes as
+                                Chrome trace-event JSON (Perfetto UI opens it)
+                --report FILE   write a self-contained HTML timeline of the run
   fences      sw_sync timelines, fences and a merged sync file, then
               sync/info and the kernel log (the kernel face, in one thread)
   --help      this text

@@ -1,21 +1,23 @@
 /**
- * One stage of the pipeline demo, in its own worker thread and process:
- * - producer: allocates the ring from the system heap, names and maps the
- *   buffers, and fills frame n into buffer n % ring under its write fence;
- * - processor: waits for the producer's write (poll POLLIN on the dma-buf:
- *   implicit sync through the reservation object), turns RGBA into
- *   grayscale in place under its own write fence;
- * - consumer (display-like): imports each buffer through vgem PRIME and maps
- *   it through the DRM fd, waits for the processor, takes a read fence,
- *   hands the buffer back to the producer (which waits for that read fence
- *   with POLLOUT before it writes again), and checks every frame.
+ * One stage of the pipeline demo, in its own worker thread and process,
+ * written against the userspace library (src/user):
+ * - producer: allocates the ring from the system heap (named buffers),
+ *   shares them with every other stage, and fills frame n into buffer
+ *   n % ring under its write fence;
+ * - processors (one or more; frame n goes to processor n % count): wait
+ *   for the producer's write (implicit sync: poll on the dma-buf), turn
+ *   RGBA into grayscale in place under their own write fence;
+ * - consumer (display-like): imports each buffer through vgem PRIME and
+ *   maps it through the DRM fd, waits for the processor, takes a read
+ *   fence, hands the buffer back to the producer (which waits for that
+ *   read fence before it writes again), and checks every frame in order.
  * Only frame numbers and fd tokens travel in messages; pixels never do.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { attach } from '../machine/process.js';
-import type { Process } from '../machine/process.js';
+import { attach, type Process } from '../machine/process.js';
 import type { ProcessHandle } from '../machine/protocol.js';
 import * as u from '../uapi/index.js';
+import { DmaBuffer, DmaHeap, Timeline, type Access, type DmaBufferDescriptor } from '../user/index.js';
 import { checksum, grayPixel, sourcePixel } from './frames.js';
 
 export interface StageData {
@@ -27,9 +29,10 @@ export interface StageData {
   frames: number;
   /** Int32[0]: frames the consumer handed back (the producer's credits) */
   credits: SharedArrayBuffer;
-  /** to the next stage (producer, processor) / from the previous one (processor, consumer) */
-  next?: MessagePort;
-  prev?: MessagePort;
+  /** to the next stage(s): the producer has one port per processor */
+  next?: MessagePort[];
+  /** from the previous stage(s): the consumer has one port per processor */
+  prev?: MessagePort[];
 }
 
 export interface StageReport {
@@ -41,30 +44,80 @@ export interface StageReport {
   errors: string[];
 }
 
-const now = (): number => performance.now();
+interface FrameMsg {
+  n: number;
+  i: number;
+  sum?: number;
+}
 
-/** Add a fence of this stage's timeline at `value` to the buffer's reservation object (IMPORT_SYNC_FILE). */
-function importFence(proc: Process, timeline: number, buf: number, value: number, flags: number): void {
-  const arg = u.swSyncCreateFenceData.encode({ value, name: 'frame' });
-  proc.ioctl(timeline, u.SW_SYNC_IOC_CREATE_FENCE, arg);
-  const fence = u.swSyncCreateFenceData.decode(arg).fence;
+const now = (): number => performance.now();
+/** The longest any fence wait may take before the run is declared stuck. */
+const WAIT_MS = 10_000;
+
+/** Put a fence of `timeline` at `value` into the buffer's reservation object (IMPORT_SYNC_FILE). */
+function fenceBuffer(timeline: Timeline, buf: DmaBuffer, value: number, access: Access): void {
+  const fence = timeline.createFence(value, 'frame');
   try {
-    proc.ioctl(buf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dmaBufSyncFile.encode({ flags, fd: fence }));
+    buf.importSyncFile(fence, access);
   } finally {
-    proc.close(fence);
+    fence.close();
   }
 }
 
-/** Block in poll() until the buffer's fences of `events` have signalled; the ms it took. */
-function waitBuffer(proc: Process, buf: number, events: number): number {
+/** Block until `access` would not race the buffer's fences; the ms it took. */
+function waitBuffer(buf: DmaBuffer, access: Access): number {
   const t0 = now();
-  const fds = [{ fd: buf, events, revents: 0 }];
-  if (proc.poll(fds, 10_000) !== 1) throw new Error(`frame buffer fence wait timed out after 10 s (events 0x${events.toString(16)})`);
+  buf.waitSync(access, WAIT_MS);
   return now() - t0;
+}
+
+/** Messages from several ports, taken in frame order. */
+class InOrder {
+  private readonly early = new Map<number, FrameMsg>();
+  private want = 0;
+  private wake: (() => void) | null = null;
+  constructor(ports: MessagePort[]) {
+    for (const p of ports)
+      p.on('message', (m: FrameMsg) => {
+        this.early.set(m.n, m);
+        this.wake?.();
+      });
+  }
+  async next(): Promise<FrameMsg> {
+    while (!this.early.has(this.want)) await new Promise<void>((r) => (this.wake = r));
+    this.wake = null;
+    const m = this.early.get(this.want)!;
+    this.early.delete(this.want++);
+    return m;
+  }
 }
 
 function recv<T>(port: MessagePort): Promise<T> {
   return new Promise((resolve) => port.once('message', resolve));
+}
+
+/** The consumer's buffers: PRIME-imported into vgem and mapped through the DRM fd, as a display would. */
+function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { views: Uint32Array[]; release(): void } {
+  const drm = proc.open('/dev/dri/card0', u.O_RDWR);
+  const handles: number[] = [];
+  const maps: Uint8Array[] = [];
+  for (const b of bufs) {
+    const h = u.drmPrimeHandle.encode({ fd: b.fd });
+    proc.ioctl(drm, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, h);
+    const handle = u.drmPrimeHandle.decode(h).handle;
+    handles.push(handle);
+    const m = u.drmModeMapDumb.encode(handle);
+    proc.ioctl(drm, u.DRM_IOCTL_MODE_MAP_DUMB, m);
+    maps.push(proc.mmap(frameBytes, u.PROT_READ, u.MAP_SHARED, drm, u.drmModeMapDumb.decode(m).offset));
+  }
+  return {
+    views: maps.map((v) => new Uint32Array(v.buffer, v.byteOffset, frameBytes / 4)),
+    release(): void {
+      for (const m of maps) proc.munmap(m);
+      for (const h of handles) proc.ioctl(drm, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(h));
+      proc.close(drm);
+    },
+  };
 }
 
 async function run(d: StageData): Promise<StageReport> {
@@ -75,82 +128,70 @@ async function run(d: StageData): Promise<StageReport> {
     port!.postMessage(msg);
   };
   const frameBytes = d.width * d.height * 4;
-  const timeline = proc.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
+  const timeline = Timeline.open(proc);
   const credits = new Int32Array(d.credits);
+  const bufs: DmaBuffer[] = [];
   parentPort!.postMessage({ pid: proc.pid });
   try {
     if (d.role === 'producer') {
       const { to } = await recv<{ to: number[] }>(parentPort as unknown as MessagePort);
-      const heap = proc.open('/dev/dma_heap/system', u.O_RDWR);
-      const bufs: number[] = [];
-      const views: Uint32Array[] = [];
-      const maps: Uint8Array[] = [];
-      for (let i = 0; i < d.ring; i++) {
-        const a = u.dmaHeapAllocationData.encode({ len: frameBytes, fdFlags: u.O_RDWR | u.O_CLOEXEC });
-        proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, a);
-        const fd = u.dmaHeapAllocationData.decode(a).fd;
-        proc.ioctl(fd, u.DMA_BUF_SET_NAME_B, new TextEncoder().encode(`frame-${i}\0`));
-        const view = proc.mmap(frameBytes, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
-        maps.push(view);
-        bufs.push(fd);
-        views.push(new Uint32Array(view.buffer, view.byteOffset, frameBytes / 4));
+      const heap = DmaHeap.open(proc, 'system');
+      try {
+        for (let i = 0; i < d.ring; i++) bufs.push(heap.allocate(frameBytes, { name: `frame-${i}` }));
+      } finally {
+        heap.close();
       }
-      proc.close(heap);
-      post(parentPort, { tokens: to.map((pid) => bufs.map((fd) => proc.sendFd(fd, pid))) });
+      post(parentPort, { shared: to.map((pid) => bufs.map((b) => b.share(pid))) });
+      const views = bufs.map((b) => new Uint32Array(b.bytes.buffer, b.bytes.byteOffset, frameBytes / 4));
+      const next = d.next!;
       for (let n = 0; n < d.frames; n++) {
         const i = n % d.ring;
         // The ring: buffer i comes back once the consumer took frame n - ring.
         while (Atomics.load(credits, 0) < n - d.ring + 1) Atomics.wait(credits, 0, Atomics.load(credits, 0), 1000);
         // Implicit sync: every fence on the buffer (the consumer's read) before writing.
-        report.waits.push(waitBuffer(proc, bufs[i], u.POLLOUT));
-        importFence(proc, timeline, bufs[i], n + 1, u.DMA_BUF_SYNC_WRITE);
+        report.waits.push(waitBuffer(bufs[i], 'write'));
+        fenceBuffer(timeline, bufs[i], n + 1, 'write');
         const px = views[i];
         for (let y = 0, k = 0; y < d.height; y++) for (let x = 0; x < d.width; x++, k++) px[k] = sourcePixel(x, y, n);
-        proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
-        post(d.next!, { n, i });
+        timeline.inc(1);
+        post(next[n % next.length], { n, i });
       }
-      // Drain: the last frames' readers, then unmap and close.
-      for (const fd of bufs) waitBuffer(proc, fd, u.POLLOUT);
-      for (const m of maps) proc.munmap(m);
-      for (const fd of bufs) proc.close(fd);
-    } else {
-      const { tokens } = await recv<{ tokens: string[] }>(parentPort as unknown as MessagePort);
-      const bufs = tokens.map((t) => proc.receiveFd(t));
-      const maps: Uint8Array[] = [];
-      let drm = -1;
-      const handles: number[] = [];
-      if (d.role === 'processor') {
-        for (const fd of bufs) maps.push(proc.mmap(frameBytes, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0));
-      } else {
-        // The display imports through its DRM device (PRIME) and maps the GEM object.
-        drm = proc.open('/dev/dri/card0', u.O_RDWR);
-        for (const fd of bufs) {
-          const h = u.drmPrimeHandle.encode({ fd });
-          proc.ioctl(drm, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, h);
-          const handle = u.drmPrimeHandle.decode(h).handle;
-          handles.push(handle);
-          const m = u.drmModeMapDumb.encode(handle);
-          proc.ioctl(drm, u.DRM_IOCTL_MODE_MAP_DUMB, m);
-          maps.push(proc.mmap(frameBytes, u.PROT_READ, u.MAP_SHARED, drm, u.drmModeMapDumb.decode(m).offset));
-        }
-      }
-      const views = maps.map((v) => new Uint32Array(v.buffer, v.byteOffset, frameBytes / 4));
-      for (let done = 0; done < d.frames; ) {
-        const { n, i, sum } = await recv<{ n: number; i: number; sum?: number }>(d.prev!);
-        // Implicit sync: a writer waits for every fence (POLLOUT), a reader for the writers (POLLIN).
-        report.waits.push(waitBuffer(proc, bufs[i], d.role === 'processor' ? u.POLLOUT : u.POLLIN));
+      // Drain: the last frames' readers, then let go.
+      for (const b of bufs) b.waitSync('write', WAIT_MS);
+    } else if (d.role === 'processor') {
+      const { shared } = await recv<{ shared: DmaBufferDescriptor[] }>(parentPort as unknown as MessagePort);
+      for (const s of shared) bufs.push(DmaBuffer.receive(proc, s));
+      const views = bufs.map((b) => new Uint32Array(b.bytes.buffer, b.bytes.byteOffset, frameBytes / 4));
+      const prev = d.prev![0];
+      const next = d.next![0];
+      // Frames n, n + count, ... come here; this processor's timeline counts the frames it did.
+      for (let mine = 1; ; mine++) {
+        const m = await recv<FrameMsg | { end: true }>(prev);
+        if ('end' in m) break;
+        const { n, i } = m;
+        report.waits.push(waitBuffer(bufs[i], 'write'));
+        fenceBuffer(timeline, bufs[i], mine, 'write');
         const px = views[i];
-        if (d.role === 'processor') {
-          importFence(proc, timeline, bufs[i], n + 1, u.DMA_BUF_SYNC_WRITE);
-          for (let k = 0; k < px.length; k++) px[k] = grayPixel(px[k]);
-          const s = checksum(px);
-          proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
-          post(d.next!, { n, i, sum: s });
-        } else {
-          importFence(proc, timeline, bufs[i], n + 1, u.DMA_BUF_SYNC_READ);
-          // Hand the buffer back now: the producer's POLLOUT waits for this read fence.
+        for (let k = 0; k < px.length; k++) px[k] = grayPixel(px[k]);
+        const sum = checksum(px);
+        timeline.inc(1);
+        post(next, { n, i, sum });
+      }
+    } else {
+      const { shared } = await recv<{ shared: DmaBufferDescriptor[] }>(parentPort as unknown as MessagePort);
+      for (const s of shared) bufs.push(DmaBuffer.receive(proc, s));
+      const display = primeImport(proc, bufs, frameBytes);
+      const inOrder = new InOrder(d.prev!);
+      try {
+        for (let n = 0; n < d.frames; n++) {
+          const { i, sum } = await inOrder.next();
+          // A reader waits for the writers (the processor's fence).
+          report.waits.push(waitBuffer(bufs[i], 'read'));
+          fenceBuffer(timeline, bufs[i], n + 1, 'read');
+          // Hand the buffer back now: the producer's write wait covers this read fence.
           Atomics.add(credits, 0, 1);
           Atomics.notify(credits, 0);
+          const px = display.views[i];
           const s = checksum(px);
           if (s !== sum) report.errors.push(`frame ${n}: checksum ${s} != processor's ${sum}`);
           for (let k = 0; k < px.length; k += 4099) {
@@ -160,20 +201,19 @@ async function run(d: StageData): Promise<StageReport> {
               break;
             }
           }
-          proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+          timeline.inc(1);
           post(parentPort, { progress: n + 1 });
         }
-        done++;
+      } finally {
+        display.release();
       }
-      for (const m of maps) proc.munmap(m);
-      for (const h of handles) proc.ioctl(drm, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(h));
-      if (drm >= 0) proc.close(drm);
-      for (const fd of bufs) proc.close(fd);
     }
+    if (d.role === 'producer') for (const p of d.next!) p.postMessage({ end: true });
   } catch (e) {
     report.errors.push(`${d.role}: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    proc.close(timeline);
+    for (const b of bufs) b.close();
+    timeline.close();
     proc.exit();
   }
   return report;
@@ -183,7 +223,6 @@ if (parentPort && workerData?.role) {
   void run(workerData as StageData).then((report) => {
     parentPort!.postMessage({ report });
     const d = workerData as StageData;
-    d.next?.close();
-    d.prev?.close();
+    for (const p of [...(d.next ?? []), ...(d.prev ?? [])]) p.close();
   });
 }

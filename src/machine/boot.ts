@@ -7,7 +7,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
-import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_RING, type ProcessHandle } from './protocol.js';
+import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_RING, type ProcessHandle, type TraceRecord } from './protocol.js';
 import { Process } from './process.js';
 
 export interface BootOptions {
@@ -84,6 +84,16 @@ export class Machine {
   /** What the kernel holds: live dma-bufs, allocated pages, fds in flight, processes, taint. */
   stats(): Promise<MachineStats> {
     return this.ask<MachineStats>('stats');
+  }
+
+  /** Start recording the dma_fence/dma_buf tracepoints and poll waits (see traceStop). */
+  async traceStart(): Promise<void> {
+    await this.ask('trace-start');
+  }
+
+  /** Stop recording; what was recorded, oldest first, in kernel time (ns, CLOCK_MONOTONIC as process.hrtime). */
+  traceStop(): Promise<{ records: TraceRecord[]; lost: number }> {
+    return this.ask('trace-stop');
   }
 
   /** The kernel log. */

@@ -23,7 +23,8 @@ import { dmaBufStats } from '../kernel/buf/dma-buf.js';
 import { pagesAllocated } from '../kernel/mm/page-alloc.js';
 import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
-import { DOORBELL_AWAKE, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage } from './protocol.js';
+import { traceAll } from '../kernel/lib/trace.js';
+import { DOORBELL_AWAKE, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
 
 export interface KernelBootOptions {
   memory?: MemoryConfig;
@@ -56,6 +57,30 @@ interface Proc {
 }
 
 const procs = new Set<Proc>();
+
+/** Records kept at most (then recording stops, and `lost` counts the rest) */
+const TRACE_MAX = 1_000_000;
+const trace = { on: false, records: [] as TraceRecord[], lost: 0, detach: null as (() => void) | null };
+
+function traceRecord(event: string, ts: number, fields: TraceRecord['fields']): void {
+  if (trace.records.length < TRACE_MAX) trace.records.push({ event, ts, fields });
+  else trace.lost++;
+}
+
+/** Start recording the dma_fence and dma_buf tracepoints and the poll syscalls. */
+function traceStart(): void {
+  if (trace.on) return;
+  trace.on = true;
+  trace.detach = traceAll(traceRecord, (name) => /^dma_(fence|buf)_/.test(name));
+}
+
+/** Stop, and hand over what was recorded. */
+function traceStop(): { records: TraceRecord[]; lost: number } {
+  trace.detach?.();
+  const out = { records: trace.records, lost: trace.lost };
+  Object.assign(trace, { on: false, records: [], lost: 0, detach: null });
+  return out;
+}
 let stopping = false;
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -131,7 +156,12 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
         const n = a[0];
         const raw = new Int32Array(argBytes(slot).buffer);
         const fds: PollFd[] = Array.from({ length: n }, (_, i) => ({ fd: raw[i * 2], events: raw[i * 2 + 1], revents: 0 }));
+        const t0 = trace.on ? ktimeGet() : 0;
         ret = await sysPoll(t, fds, a[1]);
+        if (trace.on) {
+          const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
+          traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: a[1], ret });
+        }
         const res = new Int32Array(n);
         fds.forEach((f, i) => (res[i] = f.revents));
         out = new Uint8Array(res.buffer);
@@ -273,6 +303,11 @@ parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; por
   if (msg.type === 'attach') attach(msg.channel!, msg.port!, msg.comm ?? 'node');
   else if (msg.type === 'stats') {
     parentPort!.postMessage({ type: 'stats', dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint() });
+  } else if (msg.type === 'trace-start') {
+    traceStart();
+    parentPort!.postMessage({ type: 'trace-start' });
+  } else if (msg.type === 'trace-stop') {
+    parentPort!.postMessage({ type: 'trace-stop', ...traceStop() });
   } else if (msg.type === 'dmesg') {
     parentPort!.postMessage({ type: 'dmesg', text: dmesg() });
   } else if (msg.type === 'shutdown') {

@@ -81,3 +81,11 @@ export interface ProcessHandle {
   doorbell: SharedArrayBuffer;
   port: MessagePort;
 }
+
+/** One recorded trace event: a tracepoint, or a syscall that may block (sys_poll). */
+export interface TraceRecord {
+  event: string;
+  /** ktime ns (CLOCK_MONOTONIC, the same clock as process.hrtime in every thread) */
+  ts: number;
+  fields: Record<string, string | number | boolean>;
+}

@@ -203,6 +203,8 @@ const tpExport = tracepoint('dma_buf_export');
 const tpFd = tracepoint('dma_buf_fd');
 const tpGet = tracepoint('dma_buf_get');
 const tpPut = tracepoint('dma_buf_put');
+/** Not in Linux (which traces no release): the end of a buffer's life, with the name it ended with, for lifetime traces. */
+const tpRelease = tracepoint('dma_buf_release');
 
 /** is_dma_buf_file() */
 export function isDmaBufFile(file: File): boolean {
@@ -265,6 +267,7 @@ function dmaBufRelease(dmabuf: DmaBuf): void {
   if (dmabuf.vmappingCounter) BUG('dma_buf_release: buffer still vmapped');
   // A pending poll callback holds a file reference, so this cannot happen unless references are unbalanced.
   if (dmabuf.pollActive) BUG('dma_buf_release: poll callback still active');
+  if (tpRelease.enabled) tpRelease.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino, size: dmabuf.size, name: dmabuf.name ?? '' });
   dmabuf.ops.release(dmabuf);
   if (dmabuf.ownResv) dmabuf.resv.fini();
   WARN(dmabuf.attachments.length > 0, `dma_buf_release: ${dmabuf.attachments.length} attachment(s) left on ${dmabuf.expName}`);

@@ -95,6 +95,23 @@ function traceFields(f: DmaFence): Record<string, string | number> {
   };
 }
 
+/**
+ * The init event's fields. It fires in the base constructor, before a
+ * subclass (a driver's fence type) has set its own fields, which its name
+ * callbacks may read; a tracepoint must never fail the call it traces, so
+ * a name that cannot be had yet is recorded empty (later events have it).
+ */
+function initTraceFields(f: DmaFence): Record<string, string | number> {
+  const name = (get: (f: DmaFence) => string): string => {
+    try {
+      return get(f);
+    } catch {
+      return '';
+    }
+  };
+  return { driver: name(f.ops.getDriverName), timeline: name(f.ops.getTimelineName), context: f.context, seqno: f.seqno };
+}
+
 /** Fence accounting, for leak checks: fences initialised and not yet released. */
 export const dmaFenceStats = { live: 0, created: 0 };
 
@@ -136,7 +153,7 @@ export class DmaFence {
     this.cbTail = null;
     dmaFenceStats.live++;
     dmaFenceStats.created++;
-    if (tpInit.enabled) tpInit.emit(traceFields(this));
+    if (tpInit.enabled) tpInit.emit(initTraceFields(this));
   }
 
   /** dma_fence_get(): take a reference; returns the fence. */
