@@ -24,7 +24,7 @@ import { pagesAllocated } from '../kernel/mm/page-alloc.js';
 import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
-import { DOORBELL_AWAKE, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
+import { DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
 
 export interface KernelBootOptions {
   memory?: MemoryConfig;
@@ -311,6 +311,20 @@ parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; por
   } else if (msg.type === 'dmesg') {
     parentPort!.postMessage({ type: 'dmesg', text: dmesg() });
   } else if (msg.type === 'shutdown') {
+    // No syscall will be answered again: callers blocked in one (a poll
+    // without a timeout, say) get -EIO now instead of waiting for ever.
+    Atomics.store(doorbell, DOORBELL_DOWN, 1);
+    for (const p of procs) {
+      for (const slot of p.slots) {
+        const req = Atomics.load(slot.ctl, REQ);
+        if (req === Atomics.load(slot.ctl, RESP)) continue;
+        slot.ctl[OUTLEN] = 0;
+        slot.ctl[SIDE] = 0;
+        slot.ret[0] = -5; // -EIO
+        Atomics.store(slot.ctl, RESP, req);
+        Atomics.notify(slot.ctl, RESP);
+      }
+    }
     for (const p of [...procs]) exitProc(p);
     stopping = true;
     Atomics.add(doorbell, DOORBELL_RING, 1);

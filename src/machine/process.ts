@@ -9,7 +9,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { O_RDONLY } from '../uapi/fcntl.js';
 import { SyscallError } from './errors.js';
 import {
-  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, type ProcessHandle, type SideMessage,
+  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, type ProcessHandle, type SideMessage,
 } from './protocol.js';
 
 const enc = new TextEncoder();
@@ -50,6 +50,13 @@ export class Process {
   private readonly waitingForSlot: (() => void)[] = [];
   private readonly stash = new Map<string, SideMessage>();
   private readonly maps = new WeakMap<Uint8Array, number>();
+  /**
+   * Atomics.waitAsync does not keep a thread's event loop alive: a worker
+   * whose only pending work is an async syscall would exit mid-call. This
+   * timer is ref'd while any async call is in flight.
+   */
+  private readonly keepAlive = setInterval(() => {}, 2 ** 30).unref();
+  private inFlight = 0;
   private exitedFlag = false;
 
   /** Become a process of the machine that handed out `handle` (blocks until the kernel has made it). */
@@ -63,15 +70,16 @@ export class Process {
     for (let i = 1; i < SLOTS; i++) this.freeAsync.push(i);
   }
 
-  /** True once exit() ran: the kernel closed every fd of the process. */
+  /** True once exit() ran or the machine shut down: the kernel closed every fd of the process. */
   get exited(): boolean {
-    return this.exitedFlag;
+    return this.exitedFlag || Atomics.load(this.doorbell, DOORBELL_DOWN) === 1;
   }
 
   // ---- transport ----
 
   private submit(slot: Slot, sysno: Sys, req: Request): number {
     if (this.exitedFlag) throw new SyscallError(-9, SYS_NAMES[sysno], '(the process has exited)');
+    if (Atomics.load(this.doorbell, DOORBELL_DOWN)) throw new SyscallError(-5, SYS_NAMES[sysno], '(the machine has shut down)');
     const args = req.args ?? [];
     for (let i = 0; i < args.length; i++) slot.args[i] = args[i];
     let inLen = 0;
@@ -124,6 +132,7 @@ export class Process {
     while (this.freeAsync.length === 0) await new Promise<void>((r) => this.waitingForSlot.push(r));
     const index = this.freeAsync.pop()!;
     const slot = this.slots[index];
+    if (this.inFlight++ === 0) this.keepAlive.ref();
     try {
       const seq = this.submit(slot, sysno, req);
       for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) {
@@ -132,6 +141,7 @@ export class Process {
       }
       return this.collect(slot, index, seq);
     } finally {
+      if (--this.inFlight === 0) this.keepAlive.unref();
       this.freeAsync.push(index);
       this.waitingForSlot.shift()?.();
     }
@@ -312,8 +322,10 @@ export class Process {
   /** exit(): descriptors close, mappings go. */
   exit(): void {
     if (this.exitedFlag) return;
-    this.callSync(Sys.exit, {});
+    // After a shutdown the kernel has already exited every process.
+    if (!this.exited) this.callSync(Sys.exit, {});
     this.exitedFlag = true;
+    clearInterval(this.keepAlive);
     this.port.close();
   }
 

@@ -24,12 +24,14 @@ export const CHANNEL_BYTES = CHANNEL_HEADER + SLOTS * SLOT_BYTES;
 /**
  * The machine's doorbell words: RING is bumped (and notified) by every
  * request; AWAKE is 1 while the kernel thread runs or spins, 0 while it
- * sleeps. A caller spins for its answer only while the kernel is awake: a
+ * sleeps; DOWN is 1 once the machine shut down. A caller spins for its answer only while the kernel is awake: a
  * spinning caller can hold the very core the sleeping kernel would wake on.
  */
 export const DOORBELL_RING = 0;
 export const DOORBELL_AWAKE = 1;
-export const DOORBELL_BYTES = 8;
+/** 1 once the machine shut down: no syscall will be answered again */
+export const DOORBELL_DOWN = 2;
+export const DOORBELL_BYTES = 12;
 
 /** ctl word indexes */
 export const REQ = 0;

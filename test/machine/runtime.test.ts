@@ -9,6 +9,7 @@ import { boot, type Machine } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { spawnWorker } from '../helpers/machine.js';
 import { sleep } from '../helpers/harness.js';
+import { Worker } from 'node:worker_threads';
 
 let machine: Machine;
 before(async () => {
@@ -225,3 +226,58 @@ async function dozing(m: Machine): Promise<void> {
   const left = await m.shutdown();
   assert.deepEqual([left.dmabufs, left.inFlight, left.processes], [0, 0, 0]);
 }
+
+describe('the edges of a process life', () => {
+  test('a worker whose only pending work is an async syscall stays alive until it is answered', async () => {
+    // Atomics.waitAsync alone does not keep a thread's event loop alive; the process must.
+    const handle = machine.channel('lonely');
+    const indexUrl = new URL('../../src/index.js', import.meta.url).href;
+    const w = new Worker(`
+      const { attach } = await import(${JSON.stringify(indexUrl)});
+      const { workerData, parentPort } = await import('node:worker_threads');
+      const proc = attach(workerData.handle);
+      const tl = proc.open('/sys/kernel/debug/sync/sw_sync', 2);
+      const arg = new Uint8Array(40);
+      new DataView(arg.buffer).setUint32(0, 1, true);
+      proc.ioctl(tl, 0xc0285700, arg); // SW_SYNC_IOC_CREATE_FENCE
+      const fence = new DataView(arg.buffer).getInt32(36, true);
+      const n = await proc.pollAsync([{ fd: fence, events: 1 }], 200); // times out: nothing signals it
+      parentPort.postMessage(n);
+      proc.exit();
+    `, { eval: true, workerData: { handle }, transferList: [handle.port] } as never);
+    try {
+      const got = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`the worker exited (${code}) in the middle of its poll`)));
+      });
+      assert.equal(got, 0, 'poll timed out with 0 ready');
+    } finally {
+      await w.terminate();
+    }
+  });
+
+  test('shutdown answers a caller blocked in poll with EIO; later calls fail at once and exit() is harmless', async () => {
+    const m = await boot();
+    const blocked = spawnWorker<{ code: string; syscall: string; exited: boolean; again: string }>(m, `
+      const tl = proc.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
+      const arg = u.swSyncCreateFenceData.encode({ value: 1, name: 'never' });
+      proc.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, arg);
+      send('polling');
+      try {
+        proc.poll([{ fd: u.swSyncCreateFenceData.decode(arg).fence, events: u.POLLIN }], -1); // no timeout
+        return null;
+      } catch (e) {
+        let again = '';
+        try { proc.dup(0); } catch (e2) { again = e2.code; }
+        proc.exit();
+        return { code: e.code, syscall: e.syscall, exited: proc.exited, again };
+      }
+    `, null, 20_000);
+    assert.equal(await blocked.next(), 'polling');
+    await sleep(20);
+    const left = await m.shutdown();
+    assert.deepEqual([left.dmabufs, left.processes], [0, 0]);
+    assert.deepEqual(await blocked.result, { code: 'EIO', syscall: 'poll', exited: true, again: 'EIO' });
+  });
+});
