@@ -291,12 +291,15 @@ export class Process {
   read(fd: number, length: number): Uint8Array {
     const parts: Uint8Array[] = [];
     let total = 0;
+    // One read(2), carried in slot-sized pieces: a short piece ends it, as a short read would.
     while (total < length) {
-      const a = this.callSync(Sys.read, { args: [fd, Math.min(length - total, DATA_SIZE)] });
+      const want = Math.min(length - total, DATA_SIZE);
+      const a = this.callSync(Sys.read, { args: [fd, want] });
       const n = this.check(Sys.read, a);
       if (n === 0) break;
       parts.push(a.out!);
       total += n;
+      if (n < want) break;
     }
     const out = new Uint8Array(total);
     let o = 0;

@@ -99,6 +99,27 @@ describe('syscalls', () => {
   });
 });
 
+describe('/dev/kmsg', () => {
+  // kernel/printk/printk.c: devkmsg_write takes an optional <N> level prefix
+  // (default_message_loglevel otherwise); devkmsg_read gives one record per
+  // read as "level,seq,usec,-;text\n"; SEEK_END starts after the newest.
+  test('userspace writes records with a level and reads them back in the kmsg format', async () => {
+    const proc = machine.spawn();
+    const fd = proc.open('/dev/kmsg', u.O_RDWR);
+    assert.equal(proc.lseek(fd, 0, u.SEEK_END), 0);
+    proc.write(fd, new TextEncoder().encode('<3>probe: something broke'));
+    proc.write(fd, new TextEncoder().encode('probe: no prefix'));
+    const rec = (): string => new TextDecoder().decode(proc.read(fd, 1024));
+    assert.match(rec(), /^3,\d+,\d+,-;probe: something broke\n$/);
+    assert.match(rec(), /^4,\d+,\d+,-;probe: no prefix\n$/, 'KERN_WARNING by default');
+    assert.throws(() => proc.read(fd, 1024), { code: 'EAGAIN', syscall: 'read' });
+    assert.throws(() => proc.write(fd, new Uint8Array(4096).fill(65)), { code: 'EINVAL' });
+    assert.match(await machine.dmesg(), /\] probe: something broke\n/);
+    proc.close(fd);
+    proc.exit();
+  });
+});
+
 describe('processes in worker threads', () => {
   test('a buffer sent to another worker is mapped there with no copy: each sees the other\'s writes', async () => {
     const parent = machine.spawn('parent');

@@ -12,6 +12,11 @@ import { File, Inode, type FileOperations } from './file.js';
 /** LOG_LINE_MAX-ish: a longer write is refused (-EINVAL), as devkmsg_write does past its buffer */
 const KMSG_MAX = 1024 - 32;
 
+/** struct devkmsg_user: the reader's place in the log (a sequence number, not a byte offset) */
+interface KmsgUser {
+  seq: number;
+}
+
 const kmsgFops: FileOperations = {
   write(_file, data): number {
     if (data.length > KMSG_MAX) return -EINVAL;
@@ -25,26 +30,26 @@ const kmsgFops: FileOperations = {
     printk(level, text);
     return data.length;
   },
-  // The file position is the sequence number of the next record to read.
   read(file, length): Uint8Array | number {
-    const r = logRecords(file.fPos)[0];
+    const user = file.privateData as KmsgUser;
+    const r = logRecords(user.seq)[0];
     if (!r) return -EAGAIN; // O_NONBLOCK semantics: nothing new (no blocking reads here)
     const line = new TextEncoder().encode(`${r.level},${r.seq},${Math.floor(r.ts / 1000)},-;${r.text}\n`);
     if (line.length > length) return -EINVAL;
-    // The syscall layer advances fPos by the bytes read; step to the record after this one instead.
-    file.fPos = r.seq + 1 - line.length;
+    user.seq = r.seq + 1;
     return line;
   },
   llseek(file, offset, whence): number {
     // SEEK_SET 0: the oldest record; SEEK_END: after the newest (what `dmesg -w` starts from).
     if (offset !== 0) return -EINVAL;
-    if (whence === 0) file.fPos = 0;
-    else if (whence === 2) file.fPos = logNextSeq();
+    const user = file.privateData as KmsgUser;
+    if (whence === 0) user.seq = 0;
+    else if (whence === 2) user.seq = logNextSeq();
     else return -EINVAL;
     return 0;
   },
 };
 
 export function devKmsgOpen(flags: number): File {
-  return new File(new Inode(), 'kmsg', flags, kmsgFops, null);
+  return new File(new Inode(), 'kmsg', flags, kmsgFops, { seq: 0 } satisfies KmsgUser);
 }
