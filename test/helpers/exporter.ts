@@ -3,13 +3,12 @@
  * callback counted, optionally dynamic (pin/unpin) or caching.
  */
 import { dmaBufExport, type DmaBuf, type DmaBufAttachment, type DmaBufOps } from '../../src/kernel/buf/dma-buf.js';
-import { dmaMapSgtable, dmaUnmapSgtable, type DmaDataDirection } from '../../src/kernel/mm/dma-mapping.js';
+import { dmaMapNewSgtable, dmaUnmapSgtable, type DmaDataDirection } from '../../src/kernel/mm/dma-mapping.js';
 import { allocPages, freePages, GFP_KERNEL } from '../../src/kernel/mm/page-alloc.js';
 import { Backing, type Page, PAGE_SIZE } from '../../src/kernel/mm/page.js';
 import { sgAllocTableFromPages, sgFreeTable, type SgTable } from '../../src/kernel/mm/scatterlist.js';
 import { vmaMapPages, type Vma } from '../../src/kernel/mm/vma.js';
 import type { IosysMap } from '../../src/kernel/mm/iosys-map.js';
-import { kerr } from '../../src/kernel/lib/errno.js';
 
 export interface Counts {
   attach: number;
@@ -72,10 +71,8 @@ export function testExporter(opts: TestExporterOptions = {}): TestBuffer {
       tb.dirs.push(dir);
       tb.lockedInMap.push(attach.dmabuf.resv.isLocked());
       if (opts.mapReturnsNull) return null;
-      const sgt = sgAllocTableFromPages(pages, 0, n * PAGE_SIZE)!;
-      const r = dmaMapSgtable(attach.dev, sgt, dir);
-      if (r) throw kerr(r);
-      return sgt;
+      // A table that cannot be allocated or mapped is -ENOMEM / the mapping's error, as ERR_PTR in Linux.
+      return dmaMapNewSgtable(attach.dev, sgAllocTableFromPages(pages, 0, n * PAGE_SIZE), dir);
     },
     unmapDmaBuf(attach: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection) {
       counts.unmap++;
