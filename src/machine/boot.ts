@@ -25,6 +25,8 @@ export interface MachineStats {
   inFlight: number;
   processes: number;
   taint: number;
+  /** live dma-fences */
+  fences: number;
 }
 
 export class Machine {
@@ -103,7 +105,7 @@ export class Machine {
 
   /** Every process exits, then the kernel thread stops; resolves to what the kernel still held. */
   async shutdown(): Promise<MachineStats> {
-    if (this.down) return { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0 };
+    if (this.down) return { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0 };
     this.down = true;
     const stats = await this.ask<MachineStats>('shutdown');
     await this.worker.terminate();

@@ -20,6 +20,7 @@ import { cmaHeapCreate } from '../kernel/heaps/cma-heap.js';
 import { pr_info, dmesg } from '../kernel/lib/printk.js';
 import { getTaint } from '../kernel/lib/bug.js';
 import { dmaBufStats } from '../kernel/buf/dma-buf.js';
+import { dmaFenceStats } from '../kernel/fence/dma-fence.js';
 import { pagesAllocated } from '../kernel/mm/page-alloc.js';
 import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
@@ -299,10 +300,15 @@ async function loop(): Promise<void> {
   }
 }
 
+/** What the kernel holds (Machine.stats()). */
+function stats(): { dmabufs: number; pages: number; inFlight: number; processes: number; taint: number; fences: number } {
+  return { dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint(), fences: dmaFenceStats.live };
+}
+
 parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; port?: MessagePort; comm?: string }) => {
   if (msg.type === 'attach') attach(msg.channel!, msg.port!, msg.comm ?? 'node');
   else if (msg.type === 'stats') {
-    parentPort!.postMessage({ type: 'stats', dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint() });
+    parentPort!.postMessage({ type: 'stats', ...stats() });
   } else if (msg.type === 'trace-start') {
     traceStart();
     parentPort!.postMessage({ type: 'trace-start' });
@@ -330,7 +336,7 @@ parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; por
     Atomics.add(doorbell, DOORBELL_RING, 1);
     Atomics.notify(doorbell, DOORBELL_RING);
     // What is still held after every process exited (0 dma-bufs, 0 pages unless something leaked).
-    setImmediate(() => parentPort!.postMessage({ type: 'shutdown', dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint() }));
+    setImmediate(() => parentPort!.postMessage({ type: 'shutdown', ...stats() }));
   }
 });
 

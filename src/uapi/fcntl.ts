@@ -21,6 +21,8 @@ export const O_NOFOLLOW = 0o400000;
 export const O_NOATIME = 0o1000000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
+/** VALID_OPEN_FLAGS (include/linux/fcntl.h): the bits open(2) keeps; it ignores the rest */
+export const VALID_OPEN_FLAGS = 0o3 | 0o100 | 0o200 | 0o400 | 0o1000 | 0o2000 | 0o4000 | 0o10000 | 0o20000 | 0o40000 | 0o100000 | 0o200000 | 0o400000 | 0o1000000 | 0o2000000 | 0o4000000 | 0o10000000 | 0o20000000;
 
 export const F_DUPFD = 0;
 export const F_GETFD = 1;

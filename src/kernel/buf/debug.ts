@@ -4,7 +4,7 @@
  * attributes (dma-buf-sysfs-stats.c). Byte for byte Linux's formats.
  */
 import { ENOENT } from '../lib/errno.js';
-import type { File } from '../fs/file.js';
+import { fput, getFile, type File } from '../fs/file.js';
 import type { DmaBuf } from './dma-buf.js';
 import { dmaBufList } from './dma-buf.js';
 
@@ -21,17 +21,26 @@ export async function dmaBufDebugShow(signal?: AbortSignal): Promise<string | nu
   let count = 0;
   let size = 0;
   for (const buf of [...dmaBufList()]) {
-    const ret = await buf.resv.lockInterruptible(null, signal);
-    if (ret) return ret;
-    s += `${pad(buf.size)}\t${hex8(buf.file.fFlags)}\t${hex8(buf.file.fMode)}\t${pad(buf.file.refcount)}\t${buf.expName}\t${pad(buf.ino)}\t${buf.name ?? '<none>'}\n`;
-    s += buf.resv.describe();
-    s += '\tAttached Devices:\n';
-    for (const a of buf.attachments) s += `\t${a.dev.devName()}\n`;
-    const attached = buf.attachments.length;
-    buf.resv.unlock();
-    s += `Total ${attached} devices attached\n\n`;
-    count++;
-    size += buf.size;
+    // Linux holds the buffer list's mutex for the whole walk, so no buffer is
+    // released under it; here release cannot wait, so the walk holds a file
+    // reference on the buffer it shows (and skips those released meanwhile).
+    if (buf.released || buf.file.refcount === 0) continue;
+    getFile(buf.file);
+    try {
+      const ret = await buf.resv.lockInterruptible(null, signal);
+      if (ret) return ret;
+      s += `${pad(buf.size)}\t${hex8(buf.file.fFlags)}\t${hex8(buf.file.fMode)}\t${pad(buf.file.refcount - 1)}\t${buf.expName}\t${pad(buf.ino)}\t${buf.name ?? '<none>'}\n`;
+      s += buf.resv.describe();
+      s += '\tAttached Devices:\n';
+      for (const a of buf.attachments) s += `\t${a.dev.devName()}\n`;
+      const attached = buf.attachments.length;
+      buf.resv.unlock();
+      s += `Total ${attached} devices attached\n\n`;
+      count++;
+      size += buf.size;
+    } finally {
+      fput(buf.file);
+    }
   }
   s += `\nTotal ${count} objects, ${size} bytes\n`;
   return s;

@@ -14,6 +14,7 @@ import { armTimeout } from '../lib/time.js';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET_SEALS, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_APPEND,
   O_CLOEXEC, O_DIRECT, O_NOATIME, O_NONBLOCK, O_RDONLY, O_WRONLY, SEEK_END,
+  VALID_OPEN_FLAGS,
 } from '../../uapi/fcntl.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
@@ -28,6 +29,8 @@ const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
 /** openat(AT_FDCWD, path, flags, mode) */
 export async function sysOpen(task: Task, path: string, flags: number): Promise<number> {
+  // open(2) (not openat2) ignores unknown flag bits: build_open_flags() masks them off.
+  flags &= VALID_OPEN_FLAGS;
   const fd = task.files.getUnusedFdFlags(flags);
   if (fd < 0) return fd;
   const file = await vfsOpen(task, path, flags);

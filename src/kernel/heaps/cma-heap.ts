@@ -6,8 +6,8 @@
 import { WARN } from '../lib/bug.js';
 import { EINTR, EINVAL, ENOMEM, kerr } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
-import { cmaAlloc, cmaRelease, CMA_ALIGNMENT, getOrder } from '../mm/page-alloc.js';
-import { Backing, type Page, PAGE_SHIFT } from '../mm/page.js';
+import { cmaAlloc, cmaRelease, CMA_ALIGNMENT, getOrder, cmaArea } from '../mm/page-alloc.js';
+import { Backing, type Page, PAGE_SHIFT, PAGE_SIZE } from '../mm/page.js';
 import { sgAllocTableFromPages, type SgTable } from '../mm/scatterlist.js';
 import { VM_MAYSHARE, VM_SHARED, vmaMapPages, type Vma } from '../mm/vma.js';
 import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
@@ -49,7 +49,9 @@ const cmaHeapBufOps = heapBufferOps({
 /** cma_heap_allocate() */
 async function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: number, task?: Task): Promise<DmaBuf> {
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
-  const pagecount = len >> PAGE_SHIFT;
+  const pagecount = len / PAGE_SIZE; // len is page-aligned by dma_heap_buffer_alloc (and may pass 2^32: no shifts)
+  // cma_alloc() cannot find more pages than the area has: NULL, -ENOMEM (checked before the backing store is reserved).
+  if (pagecount > (cmaArea()?.pages ?? 0)) throw kerr(-ENOMEM, `cma heap: ${len} bytes is more than the CMA area`);
   const align = Math.min(getOrder(len), CMA_ALIGNMENT);
   const buffer = new CmaHeapBuffer(len, new Backing(heap.name, len));
   const pages = cmaAlloc(pagecount, align, buffer.backing);

@@ -6,7 +6,7 @@
  */
 import { EINTR, ENOMEM, kerr } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
-import { allocPages, freePages, GFP_KERNEL, __GFP_NORETRY } from '../mm/page-alloc.js';
+import { allocPages, freePages, GFP_KERNEL, __GFP_NORETRY, memInfo } from '../mm/page-alloc.js';
 import { Backing, type Page, PAGE_SIZE, pfnToPage } from '../mm/page.js';
 import { sgAllocTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
 import { vmaMapRuns, type PageRun, type Vma } from '../mm/vma.js';
@@ -92,6 +92,8 @@ function allocLargestAvailable(buffer: SystemHeapBuffer, offset: number, size: n
 /** system_heap_allocate() */
 async function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: number, task?: Task): Promise<DmaBuf> {
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
+  // More than the machine has can never succeed: refuse before reserving anything (Linux: len / PAGE_SIZE > totalram_pages()).
+  if (len / PAGE_SIZE > memInfo().totalPages) throw kerr(-ENOMEM, `system heap: ${len} bytes is more than all memory`);
   const buffer = new SystemHeapBuffer(heap, len);
   let remaining = len;
   let maxOrder: number = SYSTEM_HEAP_ORDERS[0];

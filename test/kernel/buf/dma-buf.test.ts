@@ -753,3 +753,19 @@ describe('release', () => {
   });
 });
 
+
+describe('bufinfo against a concurrent release (found by the ABI fuzzer)', () => {
+  test('a buffer whose last reference drops while bufinfo waits for its lock is released after it was shown, never under the lock', async () => {
+    let released = 0;
+    const buf = dmaBufExport({ expName: 'racy', ops: minimalOps({ release: () => void released++ }), size: PAGE_SIZE, flags: O_RDWR, priv: {} });
+    await buf.resv.lockResv(null);
+    const shown = dmaBufDebugShow();
+    await Promise.resolve();
+    dmaBufPut(buf); // the last reference goes while the walk waits for the lock
+    assert.equal(released, 0, 'the walk holds a reference: Linux holds the list mutex, which release needs');
+    buf.resv.unlock();
+    const text = (await shown) as string;
+    assert.match(text, /\tracy\t/);
+    assert.equal(released, 1, 'released once the walk let go');
+  });
+});
