@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { boot, type MachineStats } from '../machine/boot.js';
+import { boot, type Machine, type MachineStats } from '../machine/boot.js';
 import type { StageData, StageReport } from './pipeline-stage.js';
 import { chromeTrace, traceModel, type TraceModel } from './trace.js';
 import { reportHtml } from './report.js';
@@ -21,6 +21,8 @@ export interface PipelineOptions {
   workers: number;
   /** record the kernel's fence and buffer trace (PipelineResult.trace) */
   trace?: boolean;
+  /** run on this machine (left running; `left` is then its stats after the run) instead of booting one */
+  machine?: Machine;
 }
 
 export const PIPELINE_DEFAULTS: PipelineOptions = { frames: 120, width: 1280, height: 720, ring: 4, workers: 1 };
@@ -47,7 +49,7 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
   const { frames, width, height, ring, workers: nproc } = opts;
   if (!(frames > 0 && width > 0 && height > 0 && ring > 1 && nproc > 0)) throw new Error('frames, width, height and workers must be positive and the ring at least 2');
 
-  const machine = await boot();
+  const machine = opts.machine ?? (await boot());
   if (opts.trace) await machine.traceStart();
   const credits = new SharedArrayBuffer(4);
   // producer -> processor k -> consumer, one channel each way per processor
@@ -107,7 +109,7 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
       const t = await machine.traceStop();
       trace = traceModel(t.records, t.lost);
     }
-    left = await machine.shutdown();
+    left = opts.machine ? await machine.stats() : await machine.shutdown();
   }
 
   return { seconds: (tEnd - t0) / 1000, reports, bufinfo, left, trace };

@@ -17,6 +17,8 @@ export interface BootOptions {
   spinNs?: number;
   /** the kernel thread's blocking slice while dozing, in ms (default 1): the longest a kernel timer waits */
   dozeSliceMs?: number;
+  /** kernel build switches: PROVE_LOCKING (lockdep), DMABUF_DEBUG, DMABUF_MOVE_NOTIFY, DMABUF_COHERENCY_CHECK, ... */
+  kconfig?: Partial<Record<'PROVE_LOCKING' | 'DMABUF_DEBUG' | 'DMABUF_MOVE_NOTIFY' | 'DMABUF_SYSFS_STATS' | 'DMABUF_COHERENCY_CHECK', boolean>>;
 }
 
 export interface MachineStats {
@@ -96,6 +98,11 @@ export class Machine {
   /** Stop recording; what was recorded, oldest first, in kernel time (ns, CLOCK_MONOTONIC as process.hrtime). */
   traceStop(): Promise<{ records: TraceRecord[]; lost: number }> {
     return this.ask('trace-stop');
+  }
+
+  /** Bytes of JavaScript heap the kernel thread uses after a full garbage collection. */
+  async kernelHeap(): Promise<number> {
+    return (await this.ask<{ bytes: number }>('heap')).bytes;
   }
 
   /** The kernel log. */

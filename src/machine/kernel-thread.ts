@@ -10,6 +10,8 @@
  * Kernel code itself never blocks: the thread only waits with no work.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FdTable } from '../kernel/fs/fdtable.js';
 import { devNullOpen } from '../kernel/fs/vfs.js';
 import { O_RDONLY, O_WRONLY } from '../uapi/fcntl.js';
@@ -25,9 +27,13 @@ import { pagesAllocated } from '../kernel/mm/page-alloc.js';
 import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
+import { kconfig } from '../kernel/lib/kconfig.js';
+import { lockdepTask } from '../kernel/locking/lockdep.js';
 import { DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
 
 export interface KernelBootOptions {
+  /** build-time switches (kconfig) to set before the kernel boots */
+  kconfig?: Partial<typeof kconfig>;
   memory?: MemoryConfig;
   /** how long the kernel keeps spinning for the next request after one, ns */
   spinNs?: number;
@@ -43,6 +49,7 @@ const DOZE_SLICE_MS = opts.dozeSliceMs ?? 1;
 /** how long after the last request the thread dozes before parking, ns */
 const DOZE_NS = 100_000_000;
 
+Object.assign(kconfig, opts.kconfig ?? {});
 memInit(opts.memory ?? {});
 systemHeapCreate();
 cmaHeapCreate();
@@ -246,7 +253,9 @@ function scan(): boolean {
         p.handled[i] = req;
         p.busy[i] = true;
         any = true;
-        void run(p, slot, i, req);
+        // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
+        if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
+        else void run(p, slot, i, req);
       }
     }
   }
@@ -314,6 +323,11 @@ parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; por
     parentPort!.postMessage({ type: 'trace-start' });
   } else if (msg.type === 'trace-stop') {
     parentPort!.postMessage({ type: 'trace-stop', ...traceStop() });
+  } else if (msg.type === 'heap') {
+    // The kernel thread's own JavaScript heap after a full collection (for soak runs).
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    parentPort!.postMessage({ type: 'heap', bytes: getHeapStatistics().used_heap_size });
   } else if (msg.type === 'dmesg') {
     parentPort!.postMessage({ type: 'dmesg', text: dmesg() });
   } else if (msg.type === 'shutdown') {

@@ -9,7 +9,7 @@
  * WARN in the kernel log.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { boot, type MachineStats } from '../../src/machine/boot.js';
+import { boot, type Machine, type MachineStats } from '../../src/machine/boot.js';
 import type { AgentData, AgentReport } from './agent.js';
 
 export interface FuzzOptions {
@@ -23,6 +23,8 @@ export interface FuzzOptions {
   /** operations an agent makes before it exits and is replaced */
   perAgent?: number;
   log?: (s: string) => void;
+  /** fuzz this machine (left running; `left` is then its stats after the run) instead of booting one */
+  machine?: Machine;
 }
 
 export interface FuzzResult {
@@ -42,7 +44,7 @@ const SLOTS = 64;
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const log = o.log ?? (() => {});
-  const machine = await boot();
+  const machine = o.machine ?? (await boot());
   const shared = new SharedArrayBuffer(4 * (1 + SLOTS + 1 + SLOTS));
   const sh = new Int32Array(shared);
   const agentUrl = new URL('./agent.js', import.meta.url);
@@ -175,7 +177,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     await Promise.all(all.map((a) => a.done));
     clearTimeout(deadline);
     res.warnings = (await machine.dmesg()).split('\n').filter((l) => /WARNING|BUG|refcount|underflow/i.test(l));
-    res.left = await machine.shutdown();
+    res.left = o.machine ? await machine.stats() : await machine.shutdown();
   }
   res.syscalls = finishedOps + progress();
   res.agents = started;

@@ -11,6 +11,7 @@
  *   map returns that cached table (the era of the seed header).
  */
 import { WARN } from '../lib/bug.js';
+import { coherencyDeviceRead, coherencyMapped } from './coherency.js';
 import { EBUSY, EINVAL, ENOMEM, kerr } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { kconfig } from '../lib/kconfig.js';
@@ -78,6 +79,7 @@ async function mapDmaBufInternal(attach: DmaBufAttachment, dir: DmaDataDirection
       throw kerr(ret);
     }
   }
+  coherencyMapped(attach.dmabuf, attach.dev, sgt);
   mangleSgTable(sgt);
   return sgt;
 }
@@ -209,6 +211,7 @@ export async function dmaBufMapAttachment(attach: DmaBufAttachment, dir: DmaData
   if (attach.sgt) {
     // Two mappings with different directions for one attachment are not allowed.
     if (attach.dir !== dir && attach.dir !== DMA_BIDIRECTIONAL) throw kerr(-EBUSY, 'cached mapping has another direction');
+    coherencyDeviceRead(attach.sgt, attach.dev, 'map');
     return attach.sgt;
   }
   const pinForMap = dmaBufIsDynamic(dmabuf) && !kconfig.DMABUF_MOVE_NOTIFY;

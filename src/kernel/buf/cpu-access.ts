@@ -4,6 +4,7 @@
  * reference-counted kernel mapping (vmap).
  */
 import { BUG, WARN, WARN_ON_ONCE } from '../lib/bug.js';
+import { coherencyBeginCpu, coherencyEndCpu } from './coherency.js';
 import { EINVAL, EOVERFLOW } from '../lib/errno.js';
 import { MAX_SCHEDULE_TIMEOUT } from '../lib/time.js';
 import { dmaResvUsageRw } from '../resv/dma-resv.js';
@@ -36,6 +37,7 @@ export async function dmaBufBeginCpuAccess(dmabuf: DmaBuf, dir: DmaDataDirection
     WARN(true, 'dma_buf_begin_cpu_access(NULL)');
     return -EINVAL;
   }
+  coherencyBeginCpu(dmabuf, dir);
   let ret = 0;
   if (dmabuf.ops.beginCpuAccess) ret = await dmabuf.ops.beginCpuAccess(dmabuf, dir);
   // The exporter may already have waited; a second wait is a cheap no-op.
@@ -52,6 +54,7 @@ export async function dmaBufEndCpuAccess(dmabuf: DmaBuf, dir: DmaDataDirection):
     WARN(true, 'dma_buf_end_cpu_access(NULL)');
     return -EINVAL;
   }
+  coherencyEndCpu(dmabuf, dir);
   return dmabuf.ops.endCpuAccess ? dmabuf.ops.endCpuAccess(dmabuf, dir) : 0;
 }
 

@@ -6,6 +6,7 @@
  * the job with -EIO on the fence.
  */
 import { EIO } from '../lib/errno.js';
+import { coherencyDeviceRead, coherencyDeviceWrote } from '../buf/coherency.js';
 import { pr_err } from '../lib/printk.js';
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from '../fence/dma-fence.js';
 import { Device, type DeviceConfig } from '../mm/device.js';
@@ -78,6 +79,7 @@ export class DmaEngine {
   /** Copy `length` bytes from src (at srcOffset) to dst (at dstOffset), both tables mapped for this device. */
   copy(src: SgTable, srcOffset: number, dst: SgTable, dstOffset: number, length: number): DmaFence {
     return this.job(() => {
+      coherencyDeviceRead(src, this.dev);
       const from = resolve(this.dev, src, srcOffset, length);
       const to = resolve(this.dev, dst, dstOffset, length);
       if (!from || !to) return false;
@@ -99,6 +101,7 @@ export class DmaEngine {
         }
       }
       this.bytesMoved += length;
+      coherencyDeviceWrote(dst);
       return true;
     });
   }
@@ -110,6 +113,7 @@ export class DmaEngine {
       if (!to) return false;
       for (const c of to) c.fill(value);
       this.bytesMoved += length;
+      coherencyDeviceWrote(dst);
       return true;
     });
   }

@@ -7,6 +7,10 @@ export const kconfig = {
   DMABUF_MOVE_NOTIFY: false,
   /** CONFIG_DMABUF_DEBUG: mangle the page links of sg_tables handed to importers */
   DMABUF_DEBUG: false,
+  /** CONFIG_PROVE_LOCKING: lockdep's lock-order validation (src/kernel/locking/lockdep.ts) */
+  PROVE_LOCKING: false,
+  /** not in Linux: report CPU accesses of buffers mapped by non-coherent devices that skip begin/end_cpu_access (src/kernel/buf/coherency.ts) */
+  DMABUF_COHERENCY_CHECK: false,
   /** CONFIG_DMABUF_SYSFS_STATS: /sys/kernel/dmabuf/buffers/<ino>/{exporter_name,size} */
   DMABUF_SYSFS_STATS: true,
 };

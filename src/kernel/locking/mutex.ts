@@ -7,6 +7,7 @@
  */
 import { WARN } from '../lib/bug.js';
 import { EINTR } from '../lib/errno.js';
+import { lockdepAcquired, lockdepReleased } from './lockdep.js';
 
 /** One sleeping task (struct mutex_waiter). */
 export class MutexWaiter {
@@ -81,6 +82,7 @@ export class MutexCore {
       return;
     }
     this.locked = false;
+    lockdepReleased(this);
     this.wakeFirst();
   }
 
@@ -102,7 +104,9 @@ export class MutexCore {
 export class Mutex extends MutexCore {
   /** mutex_trylock(): 1 if taken, 0 if it is held. */
   trylock(): number {
-    return this.tryLockRaw() ? 1 : 0;
+    if (!this.tryLockRaw()) return 0;
+    lockdepAcquired(this, true, false);
+    return 1;
   }
 
   /** mutex_lock(): sleep until the lock is ours. */
@@ -116,12 +120,18 @@ export class Mutex extends MutexCore {
   }
 
   private async lockCommon(intr: boolean, signal?: AbortSignal): Promise<number> {
-    if (this.tryLockRaw()) return 0;
+    if (this.tryLockRaw()) {
+      lockdepAcquired(this, false, false);
+      return 0;
+    }
     const waiter = new MutexWaiter();
     this.mutableWaiters().push(waiter);
     try {
       for (;;) {
-        if (this.tryLockRaw()) return 0;
+        if (this.tryLockRaw()) {
+          lockdepAcquired(this, false, false);
+          return 0;
+        }
         if (intr && signal?.aborted) return -EINTR;
         await waiter.sleep(intr ? signal : undefined);
       }

@@ -10,6 +10,7 @@
  * CONFIG_DEBUG_WW_MUTEX_SLOWPATH's spurious -EDEADLK injection can be
  * switched on with setWwMutexDeadlockInjection().
  */
+import { lockdepAcquired } from './lockdep.js';
 import { WARN } from '../lib/bug.js';
 import { EALREADY, EDEADLK, EINTR } from '../lib/errno.js';
 import { MutexCore, MutexWaiter } from './mutex.js';
@@ -135,6 +136,7 @@ export class WwMutex extends MutexCore {
       if (ctx.acquired === 0) ctx.wounded = false;
     }
     if (this.tryLockRaw()) {
+      lockdepAcquired(this, false, ctx !== null);
       if (!ctx) return ZERO;
       this.setContextFastpath(ctx);
       return ctx.acquired > 1 && deadlockInjection ? Promise.resolve(this.deadlockInject(ctx)) : ZERO;
@@ -165,9 +167,14 @@ export class WwMutex extends MutexCore {
    * already holds it). Taken with a ctx, it counts as held by the ctx.
    */
   trylock(ctx: WwAcquireCtx | null = null): number {
-    if (!ctx) return this.tryLockRaw() ? 1 : 0;
+    if (!ctx) {
+      if (!this.tryLockRaw()) return 0;
+      lockdepAcquired(this, true, false);
+      return 1;
+    }
     if (ctx.acquired === 0) ctx.wounded = false;
     if (this.tryLockRaw()) {
+      lockdepAcquired(this, true, true);
       this.setContextFastpath(ctx);
       return 1;
     }
@@ -213,6 +220,7 @@ export class WwMutex extends MutexCore {
       this.removeWaiter(waiter);
       return ret;
     }
+    lockdepAcquired(this, false, ctx !== null);
     // Wound-Wait: we took the lock ahead of the first waiter, who may need to wound us.
     const first = this.waiters[0] === waiter;
     this.removeWaiter(waiter);
