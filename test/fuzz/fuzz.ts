@@ -44,7 +44,8 @@ const SLOTS = 64;
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const log = o.log ?? (() => {});
-  const machine = o.machine ?? (await boot());
+  // The kernel runs with lockdep and CONFIG_DMABUF_DEBUG, so the fuzz also checks lock order and that no importer follows page links.
+  const machine = o.machine ?? (await boot({ kconfig: { PROVE_LOCKING: true, DMABUF_DEBUG: true } }));
   const shared = new SharedArrayBuffer(4 * (1 + SLOTS + 1 + SLOTS));
   const sh = new Int32Array(shared);
   const agentUrl = new URL('./agent.js', import.meta.url);
@@ -127,7 +128,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
   const progress = (): number => {
     let n = 0;
-    for (const a of live.values()) n += Atomics.load(sh, 1 + a.slot);
+    // Killed agents were counted when killed (they stay in `live` until their thread is gone).
+    for (const a of live.values()) if (a.lastChange !== Infinity) n += Atomics.load(sh, 1 + a.slot);
     return n;
   };
 

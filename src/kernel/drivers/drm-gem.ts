@@ -7,6 +7,7 @@
  */
 import { EINVAL, ENOENT, ENOMEM, EACCES, kerr, ptrErr } from '../lib/errno.js';
 import { WARN } from '../lib/bug.js';
+import { lockdepTask } from '../locking/lockdep.js';
 import { pr_err } from '../lib/printk.js';
 import { krefGet, krefPut } from '../lib/kref.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
@@ -108,11 +109,16 @@ function drmGemObjectFree(obj: DrmGemObject): void {
     const dmabuf = attach.dmabuf;
     const sgt = obj.importSgt!;
     obj.importAttach = null;
-    // The unlocked unmap takes the resv lock, so the teardown completes asynchronously.
-    void dmaBufUnmapAttachmentUnlocked(attach, sgt, DMA_BIDIRECTIONAL)
-      .then(() => dmaBufDetach(dmabuf, attach))
-      .then(() => dmaBufPut(dmabuf))
-      .catch((e: unknown) => pr_err(`drm_prime_gem_destroy: ${String(e)}`));
+    // The unlocked unmap takes the resv lock, so the teardown completes
+    // asynchronously: a work item of its own (a task of its own to lockdep,
+    // not part of whatever dropped the last reference — a process exit may
+    // free many objects, whose teardowns then run side by side).
+    void lockdepTask(() =>
+      dmaBufUnmapAttachmentUnlocked(attach, sgt, DMA_BIDIRECTIONAL)
+        .then(() => dmaBufDetach(dmabuf, attach))
+        .then(() => dmaBufPut(dmabuf))
+        .catch((e: unknown) => pr_err(`drm_prime_gem_destroy: ${String(e)}`)),
+    );
   } else {
     for (const p of obj.pages) freePages(p, 0);
     obj.pages = [];
