@@ -228,6 +228,9 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
     process.stderr.write(`dmabuf kernel: syscall ${slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
     ret = -5;
   }
+  // After shutdown every pending call was answered (-EIO): a call that
+  // finishes later (interrupted by the exit) must not overwrite that answer.
+  if (Atomics.load(doorbell, DOORBELL_DOWN)) return;
   if (out) {
     slot.data.set(out.subarray(0, slot.data.length));
     slot.ctl[OUTLEN] = Math.min(out.length, slot.data.length);

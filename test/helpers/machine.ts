@@ -5,7 +5,9 @@
  * what the body returns; every worker is terminated when done.
  */
 import { Worker } from 'node:worker_threads';
-import type { Machine } from '../../src/machine/boot.js';
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, type BootOptions, type Machine } from '../../src/machine/boot.js';
 import type { Process } from '../../src/machine/process.js';
 import * as u from '../../src/uapi/index.js';
 
@@ -103,4 +105,32 @@ export function openVgem(proc: Process): number {
     proc.close(fd);
   }
   return -1;
+}
+
+/**
+ * One machine for a test file: booted before its tests, shut down after
+ * them, when it must hold nothing (no dma-buf, page, fence or fd in
+ * flight, no taint). Returns the machine (a promise: await it in a hook).
+ */
+export function useMachine(options: BootOptions = {}): () => Promise<Machine> {
+  let booted: Promise<Machine> | null = null;
+  const ready = (): Promise<Machine> => (booted ??= boot(options));
+  before(ready);
+  after(async () => {
+    const left = await (await ready()).shutdown();
+    assert.deepEqual(left, { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0 }, 'the machine holds nothing at the end');
+  });
+  return ready;
+}
+
+/** DMA_HEAP_IOCTL_ALLOC on a heap by name: the new dma-buf fd (the heap fd is closed again). */
+export function heapAlloc(proc: Process, len: number, fdFlags = u.O_RDWR | u.O_CLOEXEC, heap = 'system'): number {
+  const hfd = proc.open(`/dev/dma_heap/${heap}`, u.O_RDONLY);
+  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags });
+  try {
+    proc.ioctl(hfd, u.DMA_HEAP_IOCTL_ALLOC, arg);
+  } finally {
+    proc.close(hfd);
+  }
+  return u.dmaHeapAllocationData.decode(arg).fd;
 }

@@ -3,32 +3,20 @@
  * with Linux's errors, zero-copy sharing, cross-process wake-ups, and
  * cleanup when a process exits or its thread is terminated.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Machine } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
-import { spawnWorker } from '../helpers/machine.js';
+import { heapAlloc, spawnWorker, useMachine } from '../helpers/machine.js';
 import { sleep } from '../helpers/harness.js';
 import { Worker } from 'node:worker_threads';
 
+const machineOf = useMachine();
 let machine: Machine;
 before(async () => {
-  machine = await boot();
-});
-after(async () => {
-  const left = await machine.shutdown();
-  assert.equal(left.dmabufs, 0, 'no dma-buf left');
-  assert.equal(left.pages, 0, 'no page left');
-  assert.equal(left.taint, 0, 'the kernel is not tainted');
+  machine = await machineOf();
 });
 
-function allocate(proc: ReturnType<Machine['spawn']>, len: number, name = 'system'): number {
-  const heap = proc.open(`/dev/dma_heap/${name}`, u.O_RDWR);
-  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags: u.O_RDWR | u.O_CLOEXEC });
-  proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
-  proc.close(heap);
-  return u.dmaHeapAllocationData.decode(arg).fd;
-}
 
 describe('syscalls', () => {
   test('new processes have fds 0, 1 and 2; fd numbers are per process', async () => {
@@ -45,7 +33,7 @@ describe('syscalls', () => {
     const p = machine.spawn();
     assert.throws(() => p.open('/dev/nonexistent'), { code: 'ENOENT', errno: -2, syscall: 'open' });
     assert.throws(() => p.ioctl(99, 0), { code: 'EBADF' });
-    const fd = allocate(p, 4096);
+    const fd = heapAlloc(p, 4096);
     assert.throws(() => p.ioctl(fd, 0xdead), { code: 'ENOTTY' });
     assert.throws(() => p.lseek(fd, 0, u.SEEK_CUR), { code: 'EINVAL', syscall: 'lseek' });
     assert.throws(() => p.read(fd, 10), { code: 'EINVAL', syscall: 'read' });
@@ -86,7 +74,7 @@ describe('syscalls', () => {
 
   test('/proc/self/fdinfo, bufinfo and sysfs through readFile', () => {
     const p = machine.spawn();
-    const fd = allocate(p, 12288);
+    const fd = heapAlloc(p, 12288);
     const info = p.readFile(`/proc/self/fdinfo/${fd}`);
     assert.match(info, /^pos:\t0\nflags:\t02000002\nmnt_id:\t\d+\nino:\t(\d+)\nsize:\t12288\ncount:\t1\nexp_name:\tsystem\n$/);
     const ino = /ino:\t(\d+)/.exec(info)![1];
@@ -123,7 +111,7 @@ describe('/dev/kmsg', () => {
 describe('processes in worker threads', () => {
   test('a buffer sent to another worker is mapped there with no copy: each sees the other\'s writes', async () => {
     const parent = machine.spawn('parent');
-    const fd = allocate(parent, 1 << 20);
+    const fd = heapAlloc(parent, 1 << 20);
     const view = parent.mmap(1 << 20, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
     const child = spawnWorker<number>(machine, `
       send({ pid: proc.pid });

@@ -8,33 +8,18 @@
  * drivers/dma-buf/dma-buf.c (dma_buf_mmap_internal, dma_buf_set_name),
  * drivers/dma-buf/sync_file.c, drivers/dma-buf/dma-heap.c.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type Machine, type Process } from '../../src/index.js';
+import type { Machine } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
-import { spawnWorker } from '../helpers/machine.js';
+import { heapAlloc, spawnWorker, useMachine } from '../helpers/machine.js';
 import { sleep } from '../helpers/harness.js';
 
+const machineOf = useMachine();
 let machine: Machine;
 before(async () => {
-  machine = await boot();
+  machine = await machineOf();
 });
-after(async () => {
-  const left = await machine.shutdown();
-  assert.deepEqual(left, { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0 });
-  await machine.worker.terminate();
-});
-
-function alloc(proc: Process, len: number, fdFlags = u.O_RDWR): number {
-  const heap = proc.open('/dev/dma_heap/system', u.O_RDONLY);
-  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags });
-  try {
-    proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
-  } finally {
-    proc.close(heap);
-  }
-  return u.dmaHeapAllocationData.decode(arg).fd;
-}
 
 describe('crashes', () => {
   test('killed mid-poll while holding a mapping, with an fd in flight to a live process: the data and the machine survive', async () => {
@@ -74,7 +59,7 @@ describe('crashes', () => {
     const doomed = spawnWorker(machine, `send(proc.pid); await new Promise(() => {});`);
     doomed.result.catch(() => {});
     const pid = (await doomed.next()) as number;
-    const buf = alloc(sender, 4096);
+    const buf = heapAlloc(sender, 4096);
     sender.sendFd(buf, pid);
     sender.close(buf);
     assert.equal((await machine.stats()).inFlight, 1);
@@ -90,7 +75,7 @@ describe('isolation and bad input', () => {
   test('fd numbers are per process; tokens are single-use, bound to their receiver, and unforgeable', () => {
     const a = machine.spawn('a');
     const b = machine.spawn('b');
-    const buf = alloc(a, 4096);
+    const buf = heapAlloc(a, 4096);
     assert.throws(() => b.lseek(buf, 0, u.SEEK_END), { code: 'EBADF' });
     assert.throws(() => b.ioctl(buf, u.DMA_BUF_IOCTL_SYNC, u.dmaBufSync.encode({ flags: u.DMA_BUF_SYNC_RW })), { code: 'EBADF' });
     const token = a.sendFd(buf, b.pid);
@@ -107,11 +92,11 @@ describe('isolation and bad input', () => {
 
   test('mmap: read-only fds, overflowing offsets and lengths', () => {
     const p = machine.spawn();
-    const ro = alloc(p, 8192, u.O_RDONLY);
+    const ro = heapAlloc(p, 8192, u.O_RDONLY);
     assert.throws(() => p.mmap(4096, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, ro, 0), { code: 'EACCES' });
     const view = p.mmap(4096, u.PROT_READ | u.PROT_WRITE, u.MAP_PRIVATE, ro, 0); // a private mapping may be written (copy-on-write in Linux)
     p.munmap(view);
-    const rw = alloc(p, 8192);
+    const rw = heapAlloc(p, 8192);
     // The offset in pages overflows off_t: -EOVERFLOW (do_mmap); past the buffer: -EINVAL (dma_buf_mmap_internal).
     assert.throws(() => p.mmap(4096, u.PROT_READ, u.MAP_SHARED, rw, 2n ** 64n - 4096n), { code: 'EOVERFLOW' });
     assert.throws(() => p.mmap(8192, u.PROT_READ, u.MAP_SHARED, rw, 4096), { code: 'EINVAL' });
@@ -126,7 +111,7 @@ describe('isolation and bad input', () => {
 
   test('names: at most 31 bytes; JavaScript\'s own property names are plain data everywhere', () => {
     const p = machine.spawn();
-    const buf = alloc(p, 4096);
+    const buf = heapAlloc(p, 4096);
     const setName = (s: string): number => p.ioctl(buf, u.DMA_BUF_SET_NAME_B, new TextEncoder().encode(`${s}\0`));
     assert.throws(() => setName('n'.repeat(32)), { code: 'EINVAL' });
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {

@@ -7,25 +7,20 @@
  * dma_buf_ioctl, sync_file.c, sw_sync.c); these tests check that the
  * library issues them as documented.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { boot, type Machine, type Process } from '../../src/index.js';
+import type { Machine, Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { BufferPool, DmaBuffer, DmaHeap, PoolExhaustedError, SyncFile, Timeline, WaitTimeoutError } from '../../src/user/index.js';
-import { spawnWorker } from '../helpers/machine.js';
+import { spawnWorker, useMachine } from '../helpers/machine.js';
 import { sleep } from '../helpers/harness.js';
 
+const machineOf = useMachine();
 let machine: Machine;
 before(async () => {
-  machine = await boot();
-});
-after(async () => {
-  const left = await machine.shutdown();
-  assert.equal(left.dmabufs, 0, 'no dma-buf left');
-  assert.equal(left.pages, 0, 'no page left');
-  assert.equal(left.taint, 0, 'the kernel is not tainted');
+  machine = await machineOf();
 });
 
 /** Record the ioctls a process makes (request number and, for DMA_BUF_IOCTL_SYNC, the flags). */
