@@ -146,7 +146,8 @@ export function udmabufCreateBuf(items: readonly UdmabufItem[], files: FdTable):
   for (const it of items) {
     if (!pageAligned(it.offset)) throw kerr(-EINVAL, 'udmabuf: offset not page aligned');
     if (!pageAligned(it.size)) throw kerr(-EINVAL, 'udmabuf: size not page aligned');
-    pgcnt += it.size >> PAGE_SHIFT;
+    // The struct's offset and size are u64: page counts by division (a shift would wrap them at 2^31).
+    pgcnt += it.size / PAGE_SIZE;
     if (pgcnt > pglimit) throw kerr(-EINVAL, `udmabuf: over size_limit_mb (${udmabufParams.sizeLimitMb})`);
   }
   if (!pgcnt) throw kerr(-EINVAL, 'udmabuf: empty');
@@ -158,14 +159,14 @@ export function udmabufCreateBuf(items: readonly UdmabufItem[], files: FdTable):
       try {
         const r = checkMemfdSeals(memfd);
         if (r) throw kerr(r, 'udmabuf: memfd seals');
-        const pages = shmemPinPages(memfd, it.offset >> PAGE_SHIFT, it.size >> PAGE_SHIFT);
+        const pages = shmemPinPages(memfd, it.offset / PAGE_SIZE, it.size / PAGE_SIZE);
         if (typeof pages === 'number') throw kerr(pages, 'udmabuf: pinning the memfd range');
         ubuf.pages.push(...pages);
       } finally {
         fput(memfd);
       }
     }
-    return dmaBufExport({ expName: 'udmabuf', ops: udmabufOps, size: ubuf.pagecount << PAGE_SHIFT, flags: O_RDWR, priv: ubuf });
+    return dmaBufExport({ expName: 'udmabuf', ops: udmabufOps, size: ubuf.pagecount * PAGE_SIZE, flags: O_RDWR, priv: ubuf });
   } catch (e) {
     shmemUnpinPages(ubuf.pages);
     throw e;

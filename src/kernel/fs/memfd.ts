@@ -182,7 +182,7 @@ export function memfdAddSeals(file: File, seals: number): number {
  */
 export function shmemPinPages(file: File, pgoff: number, npages: number): Page[] | number {
   const info = shmemInfo(file);
-  if ((pgoff + npages) * PAGE_SIZE > info.size) return -EINVAL;
+  if (!Number.isInteger(pgoff) || pgoff < 0 || (pgoff + npages) * PAGE_SIZE > info.size) return -EINVAL;
   const out: Page[] = [];
   for (let i = 0; i < npages; i++) {
     const idx = pgoff + i;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../helpers/harness.js';
 import { udmabufCreate, udmabufCreateBuf, udmabufParams, UDMABUF_FLAGS_CLOEXEC } from '../../../src/kernel/drivers/udmabuf.js';
-import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemTruncate } from '../../../src/kernel/fs/memfd.js';
+import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemInfo, shmemTruncate } from '../../../src/kernel/fs/memfd.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
 import { fput, type File } from '../../../src/kernel/fs/file.js';
 import { dmaBufGet, dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
@@ -115,3 +115,19 @@ describe('udmabuf', () => {
     files.closeAll();
   });
 });
+
+describe('u64 offsets and sizes (found by the soak run)', () => {
+  test('an offset or size of 2^31 and beyond is past the end of a small memfd: -EINVAL, nothing pinned', () => {
+    const files = new FdTable();
+    const { fd, file } = memfd(files, 2);
+    for (const [offset, size] of [[2 ** 31, PAGE_SIZE], [2 ** 32, PAGE_SIZE], [0, 2 ** 31], [2 ** 63, PAGE_SIZE]]) {
+      assert.throws(() => udmabufCreateBuf([{ memfd: fd, offset, size }], files), { code: 'EINVAL' }, `offset ${offset} size ${size}`);
+    }
+    assert.equal(shmemInfoPages(file), 0, 'no page was given to the memfd');
+    files.close(fd);
+  });
+});
+
+function shmemInfoPages(file: File): number {
+  return shmemInfo(file).pages.size;
+}
