@@ -312,7 +312,7 @@ export async function run(): Promise<Row[]> {
       ratio: wakeIdle / block, target: '≤ blocking floor', pass: wakeIdle <= block,
     });
 
-    const [small, big] = await shareDmaBuf(machine, proc, [4096, 256 << 20], 51);
+    const [small, big] = await shareDmaBuf(machine, proc, [4096, 256 << 20], 301);
     rows.push({ name: 'share 4 KiB: sendFd + receiveFd + mmap + read', value: small, unit: 'ms' });
     rows.push({
       name: 'share 256 MiB: sendFd + receiveFd + mmap + read', value: big, unit: 'ms', baseline: { name: '4 KiB', value: small },
