@@ -104,7 +104,8 @@ function run(d: AgentData): AgentReport {
       }
       case 'close': {
         const fd = o.raw ? o.fd - 4 : fdOf(held.any, o.fd);
-        if (call('close', () => proc.close(fd)) !== undefined || true) forget(fd);
+        call('close', () => proc.close(fd));
+        forget(fd); // closed, or never ours
         break;
       }
       case 'dup': {

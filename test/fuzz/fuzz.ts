@@ -89,10 +89,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     started++;
     const a: Live = { worker, slot, pid: 0, tokens: ch.port1, lastProgress: 0, lastChange: performance.now(), done: null as never };
     a.done = new Promise<void>((resolve) => {
-      let reported = false;
       worker.on('message', (m: { report?: AgentReport; token?: string; to?: number }) => {
         if (m.report) {
-          reported = true;
           merge(m.report);
           res.exits++;
         } else if (m.token) {
@@ -104,7 +102,6 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         res.findings.push(`agent ${slot}: worker error ${e.stack ?? e}`);
       });
       worker.on('exit', () => {
-        void reported;
         if (a.lastChange !== Infinity) finishedOps += Atomics.load(sh, 1 + slot); // killed ones were counted when killed
         live.delete(slot);
         freeSlots.push(slot);
