@@ -7,6 +7,9 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
+import type { kconfig } from '../kernel/lib/kconfig.js';
+
+type Kconfig = typeof kconfig;
 import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_RING, type ProcessHandle, type TraceRecord } from './protocol.js';
 import { Process } from './process.js';
 
@@ -18,7 +21,7 @@ export interface BootOptions {
   /** the kernel thread's blocking slice while dozing, in ms (default 1): the longest a kernel timer waits */
   dozeSliceMs?: number;
   /** kernel build switches: PROVE_LOCKING (lockdep), DMABUF_DEBUG, DMABUF_MOVE_NOTIFY, DMABUF_COHERENCY_CHECK, ... */
-  kconfig?: Partial<Record<'PROVE_LOCKING' | 'DMABUF_DEBUG' | 'DMABUF_MOVE_NOTIFY' | 'DMABUF_SYSFS_STATS' | 'DMABUF_COHERENCY_CHECK', boolean>>;
+  kconfig?: Partial<Kconfig>;
 }
 
 export interface MachineStats {

@@ -27,6 +27,7 @@ import { pagesAllocated } from '../kernel/mm/page-alloc.js';
 import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
+import type { MachineStats } from './boot.js';
 import { kconfig } from '../kernel/lib/kconfig.js';
 import { lockdepTask } from '../kernel/locking/lockdep.js';
 import { DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
@@ -313,7 +314,7 @@ async function loop(): Promise<void> {
 }
 
 /** What the kernel holds (Machine.stats()). */
-function stats(): { dmabufs: number; pages: number; inFlight: number; processes: number; taint: number; fences: number } {
+function stats(): MachineStats {
   return { dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint(), fences: dmaFenceStats.live };
 }
 

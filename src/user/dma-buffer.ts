@@ -6,12 +6,11 @@
  * another worker as a plain descriptor.
  */
 import type { Process } from '../machine/process.js';
-import { SyscallError } from '../machine/errors.js';
 import { F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SEEK_END, SEEK_SET } from '../uapi/fcntl.js';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { POLLIN, POLLOUT } from '../uapi/poll.js';
 import {
-  DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_NAME_LEN, DMA_BUF_SET_NAME_B,
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_B,
   DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE, dmaBufSync, dmaBufSyncFile,
 } from '../uapi/dma-buf.js';
 import { FdResource } from './resource.js';
@@ -90,11 +89,9 @@ export class DmaBuffer extends FdResource {
     return this.nameCache;
   }
 
-  /** DMA_BUF_SET_NAME: the name bufinfo and fdinfo show (at most 31 bytes; -EINVAL beyond). */
+  /** DMA_BUF_SET_NAME: the name bufinfo and fdinfo show (at most 31 bytes; the kernel gives -EINVAL beyond). */
   setName(name: string): void {
-    const bytes = new TextEncoder().encode(`${name}\0`);
-    if (bytes.length > DMA_BUF_NAME_LEN) throw new SyscallError(-22, 'ioctl', `(DMA_BUF_SET_NAME: '${name}' is longer than ${DMA_BUF_NAME_LEN - 1} bytes)`);
-    this.proc.ioctl(this.fd, DMA_BUF_SET_NAME_B, bytes);
+    this.proc.ioctl(this.fd, DMA_BUF_SET_NAME_B, new TextEncoder().encode(`${name}\0`));
     this.nameCache = name;
     this.describeAs(DmaBuffer.what(name, this.size));
   }

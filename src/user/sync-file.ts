@@ -7,7 +7,7 @@ import type { Process } from '../machine/process.js';
 import { O_RDWR } from '../uapi/fcntl.js';
 import { POLLIN } from '../uapi/poll.js';
 import {
-  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, type SyncFenceInfoData,
+  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, type SyncFenceInfoData, type SyncFileInfoData,
 } from '../uapi/sync_file.js';
 import { SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, swSyncCreateFenceData, u32Arg } from '../uapi/sw_sync.js';
 import { FdResource } from './resource.js';
@@ -46,9 +46,7 @@ export class SyncFile extends FdResource {
 
   /** SYNC_IOC_FILE_INFO: name, status, and each fence's driver, timeline, status and timestamp. */
   info(): SyncFileInfo {
-    const head = syncFileInfo.encode({});
-    this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, head);
-    const h = syncFileInfo.decode(head);
+    const h = this.header();
     if (h.numFences === 0) return { name: h.name, status: h.status, fences: [] };
     const full = syncFileInfo.encode({ numFences: h.numFences }, h.numFences);
     this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, full);
@@ -59,15 +57,18 @@ export class SyncFile extends FdResource {
 
   /** The status alone: 1 signalled, 0 active, < 0 an error. */
   get status(): number {
+    return this.header().status;
+  }
+
+  /** SYNC_IOC_FILE_INFO with num_fences 0: the name and status only. */
+  private header(): SyncFileInfoData {
     const b = syncFileInfo.encode({});
     this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, b);
-    return syncFileInfo.decode(b).status;
+    return syncFileInfo.decode(b);
   }
 
   private settled(): void {
-    const b = syncFileInfo.encode({});
-    this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, b);
-    const { status, name } = syncFileInfo.decode(b);
+    const { status, name } = this.header();
     if (status < 0) throw new FenceError(status, name);
   }
 

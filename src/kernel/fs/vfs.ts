@@ -6,7 +6,7 @@
 import { EACCES, EINVAL, ENOENT } from '../lib/errno.js';
 import { tasks, type Task } from '../lib/task.js';
 import { O_ACCMODE, O_CLOEXEC, O_RDONLY } from '../../uapi/fcntl.js';
-import { dmaHeapOpen, dmaHeaps } from '../heaps/dma-heap.js';
+import { dmaHeapFind, dmaHeapOpen, dmaHeaps } from '../heaps/dma-heap.js';
 import { udmabufOpen } from '../drivers/udmabuf.js';
 import { drmOpen } from '../drivers/drm-file.js';
 import { swSyncOpen, syncInfoDebugfsShow } from '../sync/sw-sync.js';
@@ -74,7 +74,7 @@ export function vfsList(dir: string): string[] | number {
 export async function vfsOpen(task: Task, path: string, flags: number): Promise<File | number> {
   const heap = /^\/dev\/dma_heap\/(.+)$/.exec(path);
   // Only registered heaps have a device node: another name is not found by path lookup.
-  if (heap) return dmaHeaps().some((h) => h.name === heap[1]) ? dmaHeapOpen(heap[1], flags & ~O_CLOEXEC) : -ENOENT;
+  if (heap) return dmaHeapFind(heap[1]) ? dmaHeapOpen(heap[1], flags & ~O_CLOEXEC) : -ENOENT;
   if (path === '/dev/udmabuf') return udmabufOpen(flags & ~O_CLOEXEC);
   if (path === '/dev/null') return devNullOpen(flags & ~O_CLOEXEC);
   if (path === '/dev/kmsg') return devKmsgOpen(flags & ~O_CLOEXEC);

@@ -72,6 +72,8 @@ export function lockdepAcquired(lock: LockLike, trylock: boolean, nest: boolean)
         }
         continue;
       }
+      let s = after.get(a);
+      if (s?.has(b)) continue; // an order already recorded was checked when it was added
       const cycle = path(b, a);
       if (cycle) {
         if (!reported.has(`${a}>${b}`)) {
@@ -80,7 +82,6 @@ export function lockdepAcquired(lock: LockLike, trylock: boolean, nest: boolean)
         }
         continue;
       }
-      let s = after.get(a);
       if (!s) after.set(a, (s = new Set()));
       s.add(b);
     }
