@@ -30,7 +30,7 @@ import { traceAll } from '../kernel/lib/trace.js';
 import type { MachineStats } from './boot.js';
 import { kconfig } from '../kernel/lib/kconfig.js';
 import { lockdepTask } from '../kernel/locking/lockdep.js';
-import { DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
+import { DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, WAITING, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
 
 export interface KernelBootOptions {
   /** build-time switches (kconfig) to set before the kernel boots */
@@ -63,6 +63,8 @@ interface Proc {
   port: MessagePort;
   /** syscalls in progress, per slot */
   busy: boolean[];
+  /** when each slot's current call started (a kernel-wide count) */
+  started: number[];
 }
 
 const procs = new Set<Proc>();
@@ -102,7 +104,7 @@ function attach(channel: SharedArrayBuffer, port: MessagePort, comm: string): vo
     task.files.fdInstall(f, devNullOpen(fd === 0 ? O_RDONLY : O_WRONLY));
   }
   const slots = Array.from({ length: SLOTS }, (_, i) => new Slot(channel, i));
-  const p: Proc = { task, slots, handled: slots.map(() => 0), port, busy: slots.map(() => false) };
+  const p: Proc = { task, slots, handled: slots.map(() => 0), port, busy: slots.map(() => false), started: slots.map(() => 0) };
   procs.add(p);
   // A thread that exits or is terminated closes its port: its process exits.
   port.on('close', () => exitProc(p));
@@ -243,7 +245,36 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
   slot.ret[0] = ret;
   p.busy[index] = false;
   Atomics.store(slot.ctl, RESP, seq);
-  Atomics.notify(slot.ctl, RESP);
+  if (Atomics.load(slot.ctl, WAITING)) wakeCaller(slot, p.started[index]);
+}
+
+/**
+ * Answers whose callers are asleep, with when each call started. A caller
+ * that spins sees its answer the moment RESP is stored and needs nothing
+ * more; waking one that blocked is a futex wake costing the kernel thread
+ * ~10-20 µs here, so the order matters. Wake-ups wait until the kernel has
+ * run everything its last calls set going (the microtask queue has
+ * drained) and then go out oldest call first: a fence signalled by
+ * SW_SYNC_IOC_INC wakes the poll() that waited for it before the INC
+ * returns, as dma_fence_signal's wake_up runs inside the signalling ioctl
+ * in Linux.
+ */
+const toWake: { slot: Slot; started: number }[] = [];
+let startCount = 0;
+
+function wakeCaller(slot: Slot, started: number): void {
+  if (toWake.push({ slot, started }) === 1) process.nextTick(wakeCallers);
+}
+
+function wakeCallers(): void {
+  if (toWake.length > 1) toWake.sort((a, b) => a.started - b.started);
+  for (const w of toWake) Atomics.notify(w.slot.ctl, RESP);
+  toWake.length = 0;
+}
+
+/** Resolves once the microtask queue has drained (process.nextTick runs after it). */
+function drained(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 /** Start every request that is waiting; true if there was one. */
@@ -256,6 +287,7 @@ function scan(): boolean {
       if (req !== p.handled[i] && !p.busy[i]) {
         p.handled[i] = req;
         p.busy[i] = true;
+        p.started[i] = ++startCount;
         any = true;
         // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
         if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
@@ -279,13 +311,16 @@ async function loop(): Promise<void> {
   };
   Atomics.store(doorbell, DOORBELL_AWAKE, 1);
   while (!stopping) {
+    // With sleeping callers to wake, a turn goes through process.nextTick
+    // rather than a bare await: the calls run as far as they can and
+    // wakeCallers runs before the next look at the slots.
     if (scan()) {
       lastWork = ktimeGet();
-      await null; // let the synchronous answers settle
+      await (toWake.length ? drained() : null);
       continue;
     }
     if (ktimeGet() - lastWork < SPIN_NS) {
-      await null;
+      await (toWake.length ? drained() : null);
       continue;
     }
     Atomics.store(doorbell, DOORBELL_AWAKE, 0);
@@ -300,6 +335,7 @@ async function loop(): Promise<void> {
         await turn();
         continue;
       }
+      if (toWake.length) wakeCallers();
       const r = Atomics.wait(doorbell, DOORBELL_RING, seen, DOZE_SLICE_MS);
       Atomics.store(doorbell, DOORBELL_AWAKE, 1);
       // A slice that ran out: timers are due. A ring: requests are served at

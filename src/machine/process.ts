@@ -9,7 +9,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { O_RDONLY } from '../uapi/fcntl.js';
 import { SyscallError } from './errors.js';
 import {
-  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, type ProcessHandle, type SideMessage,
+  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, WAITING, type ProcessHandle, type SideMessage,
 } from './protocol.js';
 
 const enc = new TextEncoder();
@@ -124,7 +124,13 @@ export class Process {
       const until = performance.now() + SPIN_MS;
       for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) if ((i & 63) === 0 && performance.now() > until) break;
     }
-    for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) Atomics.wait(slot.ctl, RESP, cur);
+    if (Atomics.load(slot.ctl, RESP) !== seq) {
+      // WAITING before the last look at RESP: the kernel stores RESP before
+      // it reads WAITING, so either it notifies or the wait sees the answer.
+      Atomics.store(slot.ctl, WAITING, 1);
+      for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) Atomics.wait(slot.ctl, RESP, cur);
+      Atomics.store(slot.ctl, WAITING, 0);
+    }
     return this.collect(slot, 0, seq);
   }
 
@@ -135,10 +141,12 @@ export class Process {
     if (this.inFlight++ === 0) this.keepAlive.ref();
     try {
       const seq = this.submit(slot, sysno, req);
+      Atomics.store(slot.ctl, WAITING, 1);
       for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) {
         const w = Atomics.waitAsync(slot.ctl, RESP, cur);
         if (w.async) await w.value;
       }
+      Atomics.store(slot.ctl, WAITING, 0);
       return this.collect(slot, index, seq);
     } finally {
       if (--this.inFlight === 0) this.keepAlive.unref();

@@ -40,6 +40,8 @@ export const SYSNO = 2;
 export const INLEN = 3;
 export const OUTLEN = 4;
 export const SIDE = 5;
+/** 1 while the caller is blocked in Atomics.wait(Async) on RESP: only then does an answer need a notify */
+export const WAITING = 6;
 
 /** channel header words (Int32 at offset 0) */
 export const H_PID = 0;
