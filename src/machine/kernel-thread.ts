@@ -30,7 +30,7 @@ import { traceAll } from '../kernel/lib/trace.js';
 import type { MachineStats } from './boot.js';
 import { kconfig } from '../kernel/lib/kconfig.js';
 import { lockdepTask } from '../kernel/locking/lockdep.js';
-import { DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, WAITING, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
+import { DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, WAITING, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
 
 export interface KernelBootOptions {
   /** build-time switches (kconfig) to set before the kernel boots */
@@ -231,6 +231,7 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
     process.stderr.write(`dmabuf kernel: syscall ${slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
     ret = -5;
   }
+  running--;
   // After shutdown every pending call was answered (-EIO): a call that
   // finishes later (interrupted by the exit) must not overwrite that answer.
   if (Atomics.load(doorbell, DOORBELL_DOWN)) return;
@@ -261,9 +262,14 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
  */
 const toWake: { slot: Slot; started: number }[] = [];
 let startCount = 0;
+/** calls started and not yet answered */
+let running = 0;
 
 function wakeCaller(slot: Slot, started: number): void {
-  if (toWake.push({ slot, started }) === 1) process.nextTick(wakeCallers);
+  toWake.push({ slot, started });
+  // With no other call in progress nothing can be woken after this one: at once.
+  if (running === 0) wakeCallers();
+  else if (toWake.length === 1) process.nextTick(wakeCallers);
 }
 
 function wakeCallers(): void {
@@ -288,6 +294,7 @@ function scan(): boolean {
         p.handled[i] = req;
         p.busy[i] = true;
         p.started[i] = ++startCount;
+        running++;
         any = true;
         // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
         if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
@@ -310,7 +317,9 @@ async function loop(): Promise<void> {
     await new Promise(setImmediate);
   };
   Atomics.store(doorbell, DOORBELL_AWAKE, 1);
+  let beat = 0;
   while (!stopping) {
+    Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
     // With sleeping callers to wake, a turn goes through process.nextTick
     // rather than a bare await: the calls run as far as they can and
     // wakeCallers runs before the next look at the slots.

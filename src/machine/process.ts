@@ -9,7 +9,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { O_RDONLY } from '../uapi/fcntl.js';
 import { SyscallError } from './errors.js';
 import {
-  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, WAITING, type ProcessHandle, type SideMessage,
+  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, WAITING, type ProcessHandle, type SideMessage,
 } from './protocol.js';
 
 const enc = new TextEncoder();
@@ -23,6 +23,14 @@ const dec = new TextDecoder();
  * the kernel sleeps the caller blocks at once and leaves it the core.
  */
 const SPIN_MS = 0.05;
+/**
+ * A spinning caller gives up once the kernel thread's heartbeat
+ * (DOORBELL_BEAT) has stood still this long, in ms: the kernel is off its
+ * CPU (on a busy machine, perhaps for this very caller) or deep in a long
+ * call, and either way blocking serves better. Linux's optimistic spinning
+ * likewise stops when the lock owner is not running.
+ */
+const STALL_MS = 0.01;
 
 export interface PollFdEntry {
   fd: number;
@@ -121,8 +129,20 @@ export class Process {
     const slot = this.slots[0];
     const seq = this.submit(slot, sysno, req);
     if (Atomics.load(slot.ctl, RESP) !== seq && Atomics.load(this.doorbell, DOORBELL_AWAKE)) {
-      const until = performance.now() + SPIN_MS;
-      for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) if ((i & 63) === 0 && performance.now() > until) break;
+      let t = performance.now();
+      const until = t + SPIN_MS;
+      let beat = Atomics.load(this.doorbell, DOORBELL_BEAT);
+      let beatAt = t;
+      for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) {
+        if ((i & 63) !== 0) continue;
+        t = performance.now();
+        if (t > until) break;
+        const b = Atomics.load(this.doorbell, DOORBELL_BEAT);
+        if (b !== beat) {
+          beat = b;
+          beatAt = t;
+        } else if (t - beatAt > STALL_MS) break;
+      }
     }
     if (Atomics.load(slot.ctl, RESP) !== seq) {
       // WAITING before the last look at RESP: the kernel stores RESP before

@@ -31,7 +31,9 @@ export const DOORBELL_RING = 0;
 export const DOORBELL_AWAKE = 1;
 /** 1 once the machine shut down: no syscall will be answered again */
 export const DOORBELL_DOWN = 2;
-export const DOORBELL_BYTES = 12;
+/** bumped by every turn of the kernel thread's loop: a caller that sees it stand still knows the kernel is off its CPU */
+export const DOORBELL_BEAT = 3;
+export const DOORBELL_BYTES = 16;
 
 /** ctl word indexes */
 export const REQ = 0;
