@@ -231,7 +231,6 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
     process.stderr.write(`dmabuf kernel: syscall ${slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
     ret = -5;
   }
-  running--;
   // After shutdown every pending call was answered (-EIO): a call that
   // finishes later (interrupted by the exit) must not overwrite that answer.
   if (Atomics.load(doorbell, DOORBELL_DOWN)) return;
@@ -245,6 +244,7 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
   if (side) p.port.postMessage({ ...side, slot: index, seq } as SideMessage);
   slot.ret[0] = ret;
   p.busy[index] = false;
+  running--;
   Atomics.store(slot.ctl, RESP, seq);
   if (Atomics.load(slot.ctl, WAITING)) wakeCaller(slot, p.started[index]);
 }
@@ -262,7 +262,7 @@ async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<voi
  */
 const toWake: { slot: Slot; started: number }[] = [];
 let startCount = 0;
-/** calls started and not yet answered */
+/** calls started and not yet answered (the busy slots of every process, counted) */
 let running = 0;
 
 function wakeCaller(slot: Slot, started: number): void {
@@ -273,14 +273,19 @@ function wakeCaller(slot: Slot, started: number): void {
 }
 
 function wakeCallers(): void {
-  if (toWake.length > 1) toWake.sort((a, b) => a.started - b.started);
+  toWake.sort((a, b) => a.started - b.started);
   for (const w of toWake) Atomics.notify(w.slot.ctl, RESP);
   toWake.length = 0;
 }
 
-/** Resolves once the microtask queue has drained (process.nextTick runs after it). */
-function drained(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
+/**
+ * One turn of the spinning loop: a bare await, or with sleeping callers to
+ * wake, a wait until the microtask queue has drained (process.nextTick runs
+ * after it), so the calls run as far as they can and wakeCallers runs
+ * before the next look at the slots.
+ */
+function spinTurn(): Promise<void> | null {
+  return toWake.length ? new Promise((resolve) => process.nextTick(resolve)) : null;
 }
 
 /** Start every request that is waiting; true if there was one. */
@@ -320,16 +325,13 @@ async function loop(): Promise<void> {
   let beat = 0;
   while (!stopping) {
     Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
-    // With sleeping callers to wake, a turn goes through process.nextTick
-    // rather than a bare await: the calls run as far as they can and
-    // wakeCallers runs before the next look at the slots.
     if (scan()) {
       lastWork = ktimeGet();
-      await (toWake.length ? drained() : null);
+      await spinTurn();
       continue;
     }
     if (ktimeGet() - lastWork < SPIN_NS) {
-      await (toWake.length ? drained() : null);
+      await spinTurn();
       continue;
     }
     Atomics.store(doorbell, DOORBELL_AWAKE, 0);
@@ -344,7 +346,7 @@ async function loop(): Promise<void> {
         await turn();
         continue;
       }
-      if (toWake.length) wakeCallers();
+      wakeCallers();
       const r = Atomics.wait(doorbell, DOORBELL_RING, seen, DOZE_SLICE_MS);
       Atomics.store(doorbell, DOORBELL_AWAKE, 1);
       // A slice that ran out: timers are due. A ring: requests are served at

@@ -128,22 +128,7 @@ export class Process {
   private callSync(sysno: Sys, req: Request): Answer {
     const slot = this.slots[0];
     const seq = this.submit(slot, sysno, req);
-    if (Atomics.load(slot.ctl, RESP) !== seq && Atomics.load(this.doorbell, DOORBELL_AWAKE)) {
-      let t = performance.now();
-      const until = t + SPIN_MS;
-      let beat = Atomics.load(this.doorbell, DOORBELL_BEAT);
-      let beatAt = t;
-      for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) {
-        if ((i & 63) !== 0) continue;
-        t = performance.now();
-        if (t > until) break;
-        const b = Atomics.load(this.doorbell, DOORBELL_BEAT);
-        if (b !== beat) {
-          beat = b;
-          beatAt = t;
-        } else if (t - beatAt > STALL_MS) break;
-      }
-    }
+    if (Atomics.load(slot.ctl, RESP) !== seq && Atomics.load(this.doorbell, DOORBELL_AWAKE)) this.spin(slot, seq);
     if (Atomics.load(slot.ctl, RESP) !== seq) {
       // WAITING before the last look at RESP: the kernel stores RESP before
       // it reads WAITING, so either it notifies or the wait sees the answer.
@@ -152,6 +137,24 @@ export class Process {
       Atomics.store(slot.ctl, WAITING, 0);
     }
     return this.collect(slot, 0, seq);
+  }
+
+  /** Spin for answer `seq` for up to SPIN_MS, giving up early once the kernel's heartbeat stands still for STALL_MS. */
+  private spin(slot: Slot, seq: number): void {
+    let t = performance.now();
+    const until = t + SPIN_MS;
+    let beat = Atomics.load(this.doorbell, DOORBELL_BEAT);
+    let beatAt = t;
+    for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) {
+      if ((i & 63) !== 0) continue;
+      t = performance.now();
+      const b = Atomics.load(this.doorbell, DOORBELL_BEAT);
+      if (b !== beat) {
+        beat = b;
+        beatAt = t;
+      }
+      if (t > until || t - beatAt > STALL_MS) return;
+    }
   }
 
   private async callAsync(sysno: Sys, req: Request): Promise<Answer> {
