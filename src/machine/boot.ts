@@ -8,11 +8,12 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
 import type { kconfig } from '../kernel/lib/kconfig.js';
-
-type Kconfig = typeof kconfig;
-import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_RING, type ProcessHandle, type TraceRecord } from './protocol.js';
+import { EIO } from '../kernel/lib/errno.js';
+import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_LASTPID, DOORBELL_RING, type ProcessHandle, type TraceRecord } from './protocol.js';
 import { Process } from './process.js';
+import { SyscallError } from './errors.js';
 
+/** How a machine is built. */
 export interface BootOptions {
   /** memory of the machine: zone sizes (the memory limit) and the CMA area */
   memory?: MemoryConfig;
@@ -21,63 +22,111 @@ export interface BootOptions {
   /** the kernel thread's blocking slice while dozing, in ms (default 1): the longest a kernel timer waits */
   dozeSliceMs?: number;
   /** kernel build switches: PROVE_LOCKING (lockdep), DMABUF_DEBUG, DMABUF_MOVE_NOTIFY, DMABUF_COHERENCY_CHECK, ... */
-  kconfig?: Partial<Kconfig>;
+  kconfig?: Partial<typeof kconfig>;
 }
 
+/** What the kernel holds: the leak check after shutdown is all zeroes. */
 export interface MachineStats {
+  /** live dma-bufs */
   dmabufs: number;
+  /** pages allocated */
   pages: number;
+  /** descriptors sent and not yet received */
   inFlight: number;
   processes: number;
+  /** the kernel's taint flags (0: no WARN or BUG happened) */
   taint: number;
   /** live dma-fences */
   fences: number;
+  /** entries on the kernel's wait queues (pollers) */
+  waiters: number;
 }
 
-export class Machine {
+/**
+ * A booted machine: its kernel runs in a worker thread of its own. It
+ * keeps Node's event loop alive only while one of its calls is pending, so
+ * a program that has finished exits even if it forgot shutdown().
+ *
+ * @example
+ * ```ts
+ * import { boot } from 'dmabuf';
+ * await using machine = await boot();
+ * const proc = machine.spawn('demo');
+ * console.log(proc.readdir('/dev/dma_heap')); // [ 'system', 'reserved' ]
+ * ```
+ */
+export class Machine implements AsyncDisposable {
   private down = false;
+  private finalStats: Promise<MachineStats> | null = null;
   private readonly bell: Int32Array;
-  private constructor(readonly worker: Worker, private readonly doorbell: SharedArrayBuffer) {
+  private nextId = 1;
+  private readonly pending = new Map<number, (body: unknown) => void>();
+
+  /** @internal the kernel thread */
+  readonly worker: Worker;
+
+  private constructor(worker: Worker, private readonly doorbell: SharedArrayBuffer) {
+    this.worker = worker;
     this.bell = new Int32Array(doorbell);
+    worker.on('message', (msg: { id?: number; body?: unknown }) => {
+      const resolve = msg.id === undefined ? undefined : this.pending.get(msg.id);
+      if (!resolve) return;
+      this.pending.delete(msg.id!);
+      if (this.pending.size === 0) worker.unref();
+      resolve(msg.body);
+    });
   }
 
   /** @internal */
   static async start(options: BootOptions): Promise<Machine> {
     const doorbell = new SharedArrayBuffer(DOORBELL_BYTES);
     const worker = new Worker(fileURLToPath(new URL('./kernel-thread.js', import.meta.url)), { workerData: { doorbell, options } });
-    const m = new Machine(worker, doorbell);
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (msg: { type: string }) => (msg.type === 'ready' ? resolve() : reject(new Error(`kernel: ${msg.type}`))));
     });
     worker.on('error', (e) => process.stderr.write(`dmabuf kernel thread failed: ${e.stack ?? e}\n`));
-    return m;
+    // The kernel thread alone does not keep the program running: a pending call does.
+    worker.unref();
+    return new Machine(worker, doorbell);
   }
 
-  /** A channel for a new process: hand it to a worker (transfer `port`) and call attach() there. */
+  private fail(what: string): SyscallError {
+    return new SyscallError(-EIO, what, '(the machine has shut down)');
+  }
+
+  /**
+   * A channel for a new process: hand it to a worker (transfer `port`) and
+   * call attach() there. It carries the new process's pid.
+   *
+   * @example
+   * ```ts
+   * const handle = machine.channel('consumer');
+   * new Worker('./consumer.js', { workerData: { handle }, transferList: [handle.port] });
+   * ```
+   */
   channel(comm = 'node'): ProcessHandle {
-    if (this.down) throw new Error('machine is shut down');
+    if (this.down) throw this.fail('channel');
     const channel = new SharedArrayBuffer(CHANNEL_BYTES);
     const { port1, port2 } = new MessageChannel();
-    this.post({ type: 'attach', channel, port: port1, comm }, [port1]);
-    return { channel, doorbell: this.doorbell, port: port2 };
+    const pid = Atomics.add(this.bell, DOORBELL_LASTPID, 1) + 1;
+    this.post({ type: 'attach', channel, port: port1, comm, pid }, [port1]);
+    return { channel, doorbell: this.doorbell, port: port2, pid };
   }
 
-  /** A process bound to the calling thread. */
+  /** A process bound to the calling thread (exit() it, or `using` it). */
   spawn(comm = 'node'): Process {
     return new Process(this.channel(comm));
   }
 
-  private ask<T>(type: string): Promise<T> {
+  private ask<T>(type: string, body: Record<string, unknown> = {}): Promise<T> {
+    if (this.down) return Promise.reject(this.fail(type));
+    const id = this.nextId++;
     return new Promise<T>((resolve) => {
-      const on = (msg: { type: string }): void => {
-        if (msg.type !== type) return;
-        this.worker.off('message', on);
-        const { type: _, ...body } = msg; // the message's kind is not part of the answer
-        resolve(body as T);
-      };
-      this.worker.on('message', on);
-      this.post({ type });
+      this.pending.set(id, resolve as (b: unknown) => void);
+      // A pending answer keeps the program alive until it comes.
+      this.worker.ref();
+      this.post({ type, id, ...body });
     });
   }
 
@@ -88,7 +137,7 @@ export class Machine {
     Atomics.notify(this.bell, DOORBELL_RING);
   }
 
-  /** What the kernel holds: live dma-bufs, allocated pages, fds in flight, processes, taint. */
+  /** What the kernel holds: live dma-bufs, allocated pages, fds in flight, processes, taint, live fences. */
   stats(): Promise<MachineStats> {
     return this.ask<MachineStats>('stats');
   }
@@ -113,17 +162,46 @@ export class Machine {
     return (await this.ask<{ text: string }>('dmesg')).text;
   }
 
-  /** Every process exits, then the kernel thread stops; resolves to what the kernel still held. */
-  async shutdown(): Promise<MachineStats> {
-    if (this.down) return { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0 };
+  /**
+   * kill(pid, sig) from outside every process: SIGKILL ends the process at
+   * once; SIGTERM, SIGINT and the like end it unless it installed a
+   * handler (Process.onSignal), which then runs and makes its blocked
+   * call return EINTR. Rejects with ESRCH for no such process.
+   */
+  async kill(pid: number, sig: number): Promise<void> {
+    const { ret } = await this.ask<{ ret: number }>('kill', { pid, sig });
+    if (ret < 0) throw new SyscallError(ret, 'kill');
+  }
+
+  /**
+   * Every process exits, then the kernel thread stops; resolves to what
+   * the kernel still held (all zeroes unless something leaked). Calling it
+   * again resolves to the same answer.
+   */
+  shutdown(): Promise<MachineStats> {
+    if (this.finalStats) return this.finalStats;
+    this.finalStats = this.ask<MachineStats>('shutdown').then(async (stats) => {
+      await this.worker.terminate();
+      return stats;
+    });
     this.down = true;
-    const stats = await this.ask<MachineStats>('shutdown');
-    await this.worker.terminate();
-    return stats;
+    return this.finalStats;
+  }
+
+  /** `await using machine = await boot()`: shutdown at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
   }
 }
 
-/** Boot a machine: the kernel in its own worker thread. */
+/**
+ * Boot a machine: the kernel in its own worker thread.
+ *
+ * @example
+ * ```ts
+ * const machine = await boot({ memory: { normalBytes: 256 << 20 } });
+ * ```
+ */
 export function boot(options: BootOptions = {}): Promise<Machine> {
   return Machine.start(options);
 }

@@ -14,16 +14,27 @@ const MESSAGES: Record<string, string> = {
   EBADFD: 'file descriptor in bad state', ETIMEDOUT: 'connection timed out', ECANCELED: 'operation canceled',
 };
 
+/**
+ * A failed syscall, as Node's SystemError: `code` ('EINVAL'), `errno`
+ * (negative, -22), `syscall` ('ioctl'), and `path` for calls that take one.
+ *
+ * @example
+ * ```ts
+ * try { proc.open('/dev/nope'); } catch (e) { if (e instanceof SyscallError && e.code === 'ENOENT') { ... } }
+ * ```
+ */
 export class SyscallError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly syscall: string;
-  constructor(err: number, syscall: string, detail?: string) {
+  readonly path?: string;
+  constructor(err: number, syscall: string, detail?: string, path?: string) {
     const code = errname(err) ?? `E${Math.abs(err)}`;
     super(`${code}: ${MESSAGES[code] ?? 'error'}, ${syscall}${detail ? ` ${detail}` : ''}`);
     this.name = 'SyscallError';
     this.code = code;
     this.errno = -Math.abs(err);
     this.syscall = syscall;
+    if (path !== undefined) this.path = path;
   }
 }

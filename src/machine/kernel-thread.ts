@@ -9,40 +9,38 @@
  * the doorbell with Atomics.waitAsync, leaving the event loop entirely free.
  * Kernel code itself never blocks: the thread only waits with no work.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { FdTable } from '../kernel/fs/fdtable.js';
+import { waitQueueStats } from '../kernel/fs/file.js';
 import { devNullOpen } from '../kernel/fs/vfs.js';
 import { O_RDONLY, O_WRONLY } from '../uapi/fcntl.js';
-import { Task } from '../kernel/lib/task.js';
-import { memInit, type MemoryConfig } from '../kernel/mm/page-alloc.js';
+import { Task, tasks } from '../kernel/lib/task.js';
+import { memInit } from '../kernel/mm/page-alloc.js';
 import { systemHeapCreate } from '../kernel/heaps/system-heap.js';
 import { cmaHeapCreate } from '../kernel/heaps/cma-heap.js';
-import { pr_info, dmesg } from '../kernel/lib/printk.js';
+import { pr_info, pr_warn, dmesg } from '../kernel/lib/printk.js';
 import { getTaint } from '../kernel/lib/bug.js';
 import { dmaBufStats } from '../kernel/buf/dma-buf.js';
 import { dmaFenceStats } from '../kernel/fence/dma-fence.js';
 import { pagesAllocated } from '../kernel/mm/page-alloc.js';
-import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
+import { fdsInFlight, sysExit } from '../kernel/fs/syscalls.js';
+import { sendSignal, setSignalSink } from '../kernel/fs/signal.js';
+import { EINTR, EIO, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from '../kernel/lib/errno.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
-import type { MachineStats } from './boot.js';
+import type { BootOptions, MachineStats } from './boot.js';
 import { kconfig } from '../kernel/lib/kconfig.js';
 import { lockdepTask } from '../kernel/locking/lockdep.js';
-import { DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYSNO, WAITING, type SideBody, type SideMessage, type TraceRecord } from './protocol.js';
+import {
+  CANCEL, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_LASTPID, DOORBELL_RING, H_ALIVE, H_EVENTS, H_EXITED, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
+  INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type TraceRecord,
+} from './protocol.js';
+import { packAnswer, SYSCALL_BY_NR, unpackArgs, type Answer } from './syscalls.js';
+import { kernelHandlers } from './kernel-calls.js';
 
-export interface KernelBootOptions {
-  /** build-time switches (kconfig) to set before the kernel boots */
-  kconfig?: Partial<typeof kconfig>;
-  memory?: MemoryConfig;
-  /** how long the kernel keeps spinning for the next request after one, ns */
-  spinNs?: number;
-  /** one blocking slice while dozing, ms */
-  dozeSliceMs?: number;
-}
-
-const opts = (workerData?.options ?? {}) as KernelBootOptions;
+const opts = (workerData?.options ?? {}) as BootOptions;
 const doorbell = new Int32Array(workerData.doorbell as SharedArrayBuffer);
 const SPIN_NS = opts.spinNs ?? 50_000;
 /** one blocking slice while dozing, ms: the most a kernel timer waits (messages ring the doorbell) */
@@ -57,17 +55,29 @@ cmaHeapCreate();
 pr_info('dmabuf: kernel booted');
 
 interface Proc {
+  /** the process (its first thread) */
   task: Task;
+  /** one thread per slot: a call in progress on each is interrupted on its own */
+  threads: Task[];
   slots: Slot[];
+  header: Int32Array;
   handled: number[];
   port: MessagePort;
   /** syscalls in progress, per slot */
   busy: boolean[];
   /** when each slot's current call started (a kernel-wide count) */
   started: number[];
+  /** the process is dying: no new call starts; it is torn down once its calls have returned */
+  dying: boolean;
+  /** the slot of the exit() call in progress, -1 if none */
+  exitSlot: number;
+  /** resolves when the process is gone */
+  gone: Promise<void>;
+  done: () => void;
 }
 
 const procs = new Set<Proc>();
+const procByPid = new Map<number, Proc>();
 
 /** Records kept at most (then recording stops, and `lost` counts the rest) */
 const TRACE_MAX = 1_000_000;
@@ -93,160 +103,149 @@ function traceStop(): { records: TraceRecord[]; lost: number } {
   return out;
 }
 let stopping = false;
-const dec = new TextDecoder();
-const enc = new TextEncoder();
 
-function attach(channel: SharedArrayBuffer, port: MessagePort, comm: string): void {
-  const task = new Task(new FdTable(), comm);
+function attach(channel: SharedArrayBuffer, port: MessagePort, comm: string, pid: number): void {
+  const task = new Task(new FdTable(), comm, pid);
   // New processes start with fds 0, 1 and 2 open, as on Linux (here on /dev/null).
   for (let fd = 0; fd < 3; fd++) {
     const f = task.files.getUnusedFdFlags(0);
     task.files.fdInstall(f, devNullOpen(fd === 0 ? O_RDONLY : O_WRONLY));
   }
   const slots = Array.from({ length: SLOTS }, (_, i) => new Slot(channel, i));
-  const p: Proc = { task, slots, handled: slots.map(() => 0), port, busy: slots.map(() => false), started: slots.map(() => 0) };
+  const header = new Int32Array(channel, 0, 16);
+  let done!: () => void;
+  const gone = new Promise<void>((r) => (done = r));
+  const p: Proc = {
+    task, threads: slots.map((_, i) => (i === 0 ? task : task.cloneThread())), slots, header, handled: slots.map(() => 0), port,
+    busy: slots.map(() => false), started: slots.map(() => 0), dying: false, exitSlot: -1, gone, done,
+  };
   procs.add(p);
+  procByPid.set(task.pid, p);
+  attachedPid = Math.max(attachedPid, pid);
+  setSignalSink(task, {
+    pending: (sig) => {
+      Atomics.or(header, H_SIGPENDING, 1 << sig);
+      bumpEvents(p);
+    },
+    fatal: (sig) => {
+      Atomics.store(header, H_KILLSIG, sig);
+      Atomics.store(header, H_STATE, H_KILLED);
+      bumpEvents(p);
+      void exitProc(p);
+    },
+  });
   // A thread that exits or is terminated closes its port: its process exits.
-  port.on('close', () => exitProc(p));
-  const header = new Int32Array(channel, 0, 4);
+  port.on('close', () => void exitProc(p));
   Atomics.store(header, H_PID, task.pid);
   Atomics.notify(header, H_PID);
 }
 
-function exitProc(p: Proc): void {
-  if (!procs.has(p)) return;
+/** Tell the process's thread that something happened (a signal, its end): it may be idle, watching this word. */
+function bumpEvents(p: Proc): void {
+  Atomics.add(p.header, H_EVENTS, 1);
+  Atomics.notify(p.header, H_EVENTS);
+}
+
+/**
+ * do_exit(): the process dies. Its threads' waits are interrupted; once
+ * every call in progress has returned, its mappings go, its descriptors
+ * close and descriptors sent to it are dropped (Linux releases files and
+ * mm when the last thread exits, never under a running syscall).
+ */
+function exitProc(p: Proc): Promise<void> {
+  if (!p.dying) {
+    p.dying = true;
+    p.task.kill(p.task.sig.exitSignal);
+    finishIfIdle(p);
+  }
+  return p.gone;
+}
+
+function finishIfIdle(p: Proc): void {
+  if (!p.dying || !procs.has(p) || p.busy.some((b, i) => b && i !== p.exitSlot)) return;
   procs.delete(p);
+  procByPid.delete(p.task.pid);
   sysExit(p.task);
+  if (Atomics.load(p.header, H_STATE) === H_ALIVE) Atomics.store(p.header, H_STATE, H_EXITED);
+  // A request the process made as it died is answered, so no caller waits for ever.
+  for (let i = 0; i < SLOTS; i++) {
+    const slot = p.slots[i];
+    const req = Atomics.load(slot.ctl, REQ);
+    if (req !== Atomics.load(slot.ctl, RESP) && req !== p.handled[i]) answerAbandoned(slot, req, -ESRCH);
+  }
+  bumpEvents(p);
+  p.done();
 }
 
-function argBytes(slot: Slot): Uint8Array {
-  return slot.data.slice(0, slot.ctl[INLEN]);
+function answerAbandoned(slot: Slot, req: number, err: number): void {
+  slot.ctl[OUTLEN] = 0;
+  slot.ctl[SIDE] = 0;
+  slot.ret[0] = err;
+  Atomics.store(slot.ctl, RESP, req);
+  Atomics.notify(slot.ctl, RESP);
 }
 
-/** One syscall: the kernel's answer, and optionally a side message. */
+const handlers = kernelHandlers({
+  exit: (t) => {
+    const p = procByPid.get(t.pid);
+    if (!p) return Promise.resolve();
+    // The exit call itself is in progress: the process goes once every other call has returned.
+    p.exitSlot = p.threads.indexOf(t);
+    return exitProc(p);
+  },
+});
+
+/** The restart codes a handler without SA_RESTART turns into EINTR (arch signal delivery). */
+function restartToEintr(ret: number): number {
+  return ret === -ERESTARTSYS || ret === -ERESTARTNOINTR || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK ? -EINTR : ret;
+}
+
+/** One syscall: the table's entry for the request, its handler, the answer. */
 async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<void> {
-  const t = p.task;
-  const a = slot.args;
-  let ret = 0;
-  let out: Uint8Array | null = null;
-  let side: SideBody | null = null;
+  const t = p.threads[index];
+  t.beginCall();
+  // A signal whose handler has not run yet interrupts the call at once, as a pending signal does in Linux.
+  if (Atomics.load(p.header, H_SIGPENDING)) t.interrupt();
+  const s = SYSCALL_BY_NR[slot.ctl[SYSNO]];
+  let answer: Answer;
   try {
-    switch (slot.ctl[SYSNO] as Sys) {
-      case Sys.open:
-        ret = await sysOpen(t, dec.decode(argBytes(slot)), a[0]);
-        break;
-      case Sys.close:
-        ret = sysClose(t, a[0]);
-        break;
-      case Sys.dup:
-        ret = sysDup(t, a[0]);
-        break;
-      case Sys.ioctl: {
-        const arg = a[2] ? argBytes(slot) : a[3];
-        ret = await sysIoctl(t, a[0], a[1], arg);
-        if (arg instanceof Uint8Array) out = arg;
-        break;
+    if (!s) answer = { ret: -ENOSYS, out: null, side: null };
+    else {
+      const args = unpackArgs(s, slot, slot.ctl[INLEN]);
+      const t0 = trace.on && s.key === 'poll' ? ktimeGet() : 0;
+      const r = await (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown)(t, ...args);
+      answer = packAnswer(s, r, args);
+      if (t0) {
+        const fds = args[0] as { fd: number; events: number }[];
+        const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
+        traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: args[1] as number, ret: answer.ret });
       }
-      case Sys.mmap: {
-        const offset = (BigInt(a[4] >>> 0) << 32n) | BigInt(a[5] >>> 0);
-        const r = await sysMmap(t, a[0], a[1], a[2], a[3], offset);
-        if (typeof r === 'number') ret = r;
-        else {
-          ret = vmaId(r);
-          side = { kind: 'map', sab: r.view!.buffer as SharedArrayBuffer, byteOffset: r.view!.byteOffset, byteLength: r.view!.byteLength };
-        }
-        break;
-      }
-      case Sys.munmap:
-        ret = sysMunmap(t, a[0]);
-        break;
-      case Sys.lseek:
-        ret = sysLseek(t, a[0], a[1], a[2]);
-        break;
-      case Sys.poll: {
-        const n = a[0];
-        const raw = new Int32Array(argBytes(slot).buffer);
-        const fds: PollFd[] = Array.from({ length: n }, (_, i) => ({ fd: raw[i * 2], events: raw[i * 2 + 1], revents: 0 }));
-        const t0 = trace.on ? ktimeGet() : 0;
-        ret = await sysPoll(t, fds, a[1]);
-        if (trace.on) {
-          const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
-          traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: a[1], ret });
-        }
-        const res = new Int32Array(n);
-        fds.forEach((f, i) => (res[i] = f.revents));
-        out = new Uint8Array(res.buffer);
-        break;
-      }
-      case Sys.readFile: {
-        const r = await sysReadFile(t, dec.decode(argBytes(slot)));
-        if (typeof r === 'number') ret = r;
-        else side = { kind: 'text', text: r };
-        break;
-      }
-      case Sys.memfdCreate:
-        ret = sysMemfdCreate(t, dec.decode(argBytes(slot)), a[0]);
-        break;
-      case Sys.ftruncate:
-        ret = sysFtruncate(t, a[0], a[1]);
-        break;
-      case Sys.fcntl:
-        ret = sysFcntl(t, a[0], a[1], a[2]);
-        break;
-      case Sys.read: {
-        const r = sysRead(t, a[0], Math.min(a[1], slot.data.length));
-        if (typeof r === 'number') ret = r;
-        else {
-          ret = r.length;
-          out = r;
-        }
-        break;
-      }
-      case Sys.write:
-        ret = sysWrite(t, a[0], argBytes(slot));
-        break;
-      case Sys.sendFd: {
-        const r = sysSendFd(t, a[0], a[1]);
-        if (typeof r === 'number') ret = r;
-        else out = enc.encode(r); // the token comes back in the slot: no message needed
-        break;
-      }
-      case Sys.receiveFd:
-        ret = sysReceiveFd(t, dec.decode(argBytes(slot)), a[0]);
-        break;
-      case Sys.exit:
-        exitProc(p);
-        break;
-      case Sys.readdir: {
-        const r = sysReaddir(t, dec.decode(argBytes(slot)));
-        if (typeof r === 'number') ret = r;
-        else side = { kind: 'text', text: r.join('\n') };
-        break;
-      }
-      default:
-        ret = -38; // -ENOSYS
     }
   } catch (e) {
     // A kernel exception is a kernel bug: log it; the caller sees -EIO.
-    process.stderr.write(`dmabuf kernel: syscall ${slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
-    ret = -5;
+    process.stderr.write(`dmabuf kernel: syscall ${s?.name ?? slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
+    answer = { ret: -EIO, out: null, side: null };
   }
-  // After shutdown every pending call was answered (-EIO): a call that
-  // finishes later (interrupted by the exit) must not overwrite that answer.
-  if (Atomics.load(doorbell, DOORBELL_DOWN)) return;
-  if (out) {
-    slot.data.set(out.subarray(0, slot.data.length));
-    slot.ctl[OUTLEN] = Math.min(out.length, slot.data.length);
-  } else {
-    slot.ctl[OUTLEN] = 0;
-  }
-  slot.ctl[SIDE] = side ? 1 : 0;
-  if (side) p.port.postMessage({ ...side, slot: index, seq } as SideMessage);
-  slot.ret[0] = ret;
+  answer.ret = restartToEintr(answer.ret);
   p.busy[index] = false;
   running--;
-  Atomics.store(slot.ctl, RESP, seq);
-  if (Atomics.load(slot.ctl, WAITING)) wakeCaller(slot, p.started[index]);
+  // After shutdown every pending call was answered (-EIO): a call that
+  // finishes later (interrupted by the exit) must not overwrite that answer.
+  if (!Atomics.load(doorbell, DOORBELL_DOWN)) {
+    const { out, side } = answer;
+    if (out) {
+      slot.data.set(out.subarray(0, slot.data.length));
+      slot.ctl[OUTLEN] = Math.min(out.length, slot.data.length);
+    } else {
+      slot.ctl[OUTLEN] = 0;
+    }
+    slot.ctl[SIDE] = side ? 1 : 0;
+    if (side) p.port.postMessage({ ...side, slot: index, seq });
+    slot.ret[0] = answer.ret;
+    Atomics.store(slot.ctl, RESP, seq);
+    if (Atomics.load(slot.ctl, WAITING)) wakeCaller(slot, p.started[index]);
+  }
+  finishIfIdle(p);
 }
 
 /**
@@ -288,23 +287,32 @@ function spinTurn(): Promise<void> | null {
   return toWake.length ? new Promise((resolve) => process.nextTick(resolve)) : null;
 }
 
-/** Start every request that is waiting; true if there was one. */
+/** Start every request that is waiting, and interrupt the calls their callers cancelled; true if there was work. */
 function scan(): boolean {
+  takeAttachMessages();
   let any = false;
   for (const p of procs) {
     for (let i = 0; i < SLOTS; i++) {
       const slot = p.slots[i];
       const req = Atomics.load(slot.ctl, REQ);
-      if (req !== p.handled[i] && !p.busy[i]) {
-        p.handled[i] = req;
-        p.busy[i] = true;
-        p.started[i] = ++startCount;
-        running++;
-        any = true;
-        // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
-        if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
-        else void run(p, slot, i, req);
+      if (p.busy[i]) {
+        // An aborted async twin: interrupt just that call (its waiters go, it answers -EINTR).
+        if (Atomics.load(slot.ctl, CANCEL) === p.handled[i] && !p.threads[i].signal.aborted) p.threads[i].interrupt();
+        continue;
       }
+      if (req === p.handled[i]) continue;
+      p.handled[i] = req;
+      any = true;
+      if (p.dying) {
+        answerAbandoned(slot, req, -EINTR);
+        continue;
+      }
+      p.busy[i] = true;
+      p.started[i] = ++startCount;
+      running++;
+      // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
+      if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
+      else void run(p, slot, i, req);
     }
   }
   return any;
@@ -362,48 +370,103 @@ async function loop(): Promise<void> {
 
 /** What the kernel holds (Machine.stats()). */
 function stats(): MachineStats {
-  return { dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint(), fences: dmaFenceStats.live };
+  return { dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint(), fences: dmaFenceStats.live, waiters: waitQueueStats.waiters };
 }
 
-parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; port?: MessagePort; comm?: string }) => {
-  if (msg.type === 'attach') attach(msg.channel!, msg.port!, msg.comm ?? 'node');
-  else if (msg.type === 'stats') {
-    parentPort!.postMessage({ type: 'stats', ...stats() });
-  } else if (msg.type === 'trace-start') {
-    traceStart();
-    parentPort!.postMessage({ type: 'trace-start' });
-  } else if (msg.type === 'trace-stop') {
-    parentPort!.postMessage({ type: 'trace-stop', ...traceStop() });
-  } else if (msg.type === 'heap') {
-    // The kernel thread's own JavaScript heap after a full collection (for soak runs).
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-    parentPort!.postMessage({ type: 'heap', bytes: getHeapStatistics().used_heap_size });
-  } else if (msg.type === 'dmesg') {
-    parentPort!.postMessage({ type: 'dmesg', text: dmesg() });
-  } else if (msg.type === 'shutdown') {
-    // No syscall will be answered again: callers blocked in one (a poll
-    // without a timeout, say) get -EIO now instead of waiting for ever.
-    Atomics.store(doorbell, DOORBELL_DOWN, 1);
-    for (const p of procs) {
-      for (const slot of p.slots) {
-        const req = Atomics.load(slot.ctl, REQ);
-        if (req === Atomics.load(slot.ctl, RESP)) continue;
-        slot.ctl[OUTLEN] = 0;
-        slot.ctl[SIDE] = 0;
-        slot.ret[0] = -5; // -EIO
-        Atomics.store(slot.ctl, RESP, req);
-        Atomics.notify(slot.ctl, RESP);
-      }
+/** A message from the machine (boot.ts): `id` pairs it with its answer. */
+interface MachineMessage {
+  type: string;
+  id?: number;
+  channel?: SharedArrayBuffer;
+  port?: MessagePort;
+  comm?: string;
+  pid?: number;
+  sig?: number;
+}
+
+/** How long shutdown waits for interrupted calls to return before tearing their processes down regardless, ms. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+async function shutdown(): Promise<MachineStats> {
+  // No syscall will be answered again: callers blocked in one (a poll
+  // without a timeout, say) get -EIO now instead of waiting for ever.
+  Atomics.store(doorbell, DOORBELL_DOWN, 1);
+  for (const p of procs) {
+    for (const slot of p.slots) {
+      const req = Atomics.load(slot.ctl, REQ);
+      if (req !== Atomics.load(slot.ctl, RESP)) answerAbandoned(slot, req, -EIO);
     }
-    for (const p of [...procs]) exitProc(p);
-    stopping = true;
-    Atomics.add(doorbell, DOORBELL_RING, 1);
-    Atomics.notify(doorbell, DOORBELL_RING);
-    // What is still held after every process exited (0 dma-bufs, 0 pages unless something leaked).
-    setImmediate(() => parentPort!.postMessage({ type: 'shutdown', ...stats() }));
   }
-});
+  const all = [...procs];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)));
+  await Promise.race([Promise.all(all.map((p) => exitProc(p))), grace]);
+  clearTimeout(timer);
+  // A call that did not return (stuck in an uninterruptible wait) is abandoned: its process goes anyway.
+  for (const p of all) {
+    if (!procs.has(p)) continue;
+    pr_warn(`dmabuf: pid ${p.task.pid} still in a syscall at shutdown`);
+    p.busy.fill(false);
+    finishIfIdle(p);
+  }
+  stopping = true;
+  Atomics.add(doorbell, DOORBELL_RING, 1);
+  Atomics.notify(doorbell, DOORBELL_RING);
+  // What is still held after every process exited (0 dma-bufs, 0 pages unless something leaked).
+  await new Promise(setImmediate);
+  return stats();
+}
+
+async function answer(msg: MachineMessage): Promise<unknown> {
+  switch (msg.type) {
+    case 'stats':
+      return stats();
+    case 'trace-start':
+      traceStart();
+      return {};
+    case 'trace-stop':
+      return traceStop();
+    case 'heap':
+      // The kernel thread's own JavaScript heap after a full collection (for soak runs).
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      return { bytes: getHeapStatistics().used_heap_size };
+    case 'dmesg':
+      return { text: dmesg() };
+    case 'kill': {
+      const target = tasks.get(msg.pid!);
+      if (!target || target.exited) return { ret: -ESRCH };
+      return { ret: sendSignal(target, msg.sig!) };
+    }
+    case 'shutdown':
+      return shutdown();
+    default:
+      return { ret: -ENOSYS };
+  }
+}
+
+function onMessage(msg: MachineMessage): void {
+  if (msg.type === 'attach') {
+    attach(msg.channel!, msg.port!, msg.comm ?? 'node', msg.pid!);
+    return;
+  }
+  void answer(msg).then((body) => parentPort!.postMessage({ id: msg.id, body }));
+}
+
+parentPort!.on('message', onMessage);
+
+/**
+ * The highest pid attached. The machine takes a pid before it posts the
+ * attach message, so a pid above this one belongs to a process whose
+ * channel exists: its message is taken now, before any syscall that may
+ * name it (a descriptor sent to it the moment its channel was made).
+ */
+let attachedPid = 0;
+
+function takeAttachMessages(): void {
+  if (Atomics.load(doorbell, DOORBELL_LASTPID) === attachedPid) return;
+  for (let m = receiveMessageOnPort(parentPort!); m; m = receiveMessageOnPort(parentPort!)) onMessage(m.message as MachineMessage);
+}
 
 parentPort!.postMessage({ type: 'ready' });
 void loop();

@@ -1,18 +1,25 @@
 /**
- * A process: a file table, an address space and the syscalls, bound to the
- * thread that made it. Calls are synchronous like libc (the thread blocks
- * in Atomics.wait until the kernel thread answers; main threads may, in
- * Node) and each has an async twin for event-loop code. Failures throw
- * SyscallError.
+ * A process of the emulated machine: a file table, an address space and
+ * the syscalls, bound to the thread that made it. Calls are synchronous
+ * like libc (the thread blocks in Atomics.wait until the kernel thread
+ * answers; main threads may, in Node) and each has an async twin for
+ * event-loop code. Both twins of every call are made from the syscall
+ * table (syscalls.ts). Failures throw SyscallError.
  */
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { O_RDONLY } from '../uapi/fcntl.js';
+import { isMainThread, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { EBADF, EFAULT, EINTR, EINVAL, EIO, ESRCH } from '../kernel/lib/errno.js';
+import { decodeStat, type Stat } from '../uapi/stat.js';
+import { RLIM_INFINITY, signalName } from '../uapi/signal.js';
 import { SyscallError } from './errors.js';
 import {
-  DATA_SIZE, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_PID, INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, Sys, SYS_NAMES, SYSNO, WAITING, type ProcessHandle, type SideMessage,
+  CANCEL, DATA_SIZE, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_EVENTS, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
+  INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type ProcessHandle, type SideBody,
 } from './protocol.js';
+import { ArgumentError, packArgs, SYSCALLS, writeRequest, type PollFdEntry, type Request, type SyscallName, type SyscallSpec } from './syscalls.js';
+import type { AsyncSyscalls, CallOptions, Rlimit, SignalHandler, Syscalls } from './process-api.js';
 
-const enc = new TextEncoder();
+export type { PollFdEntry } from './syscalls.js';
+
 const dec = new TextDecoder();
 
 /**
@@ -32,32 +39,197 @@ const SPIN_MS = 0.05;
  */
 const STALL_MS = 0.01;
 
-export interface PollFdEntry {
-  fd: number;
-  events: number;
-  revents?: number;
-}
-
-interface Request {
-  args?: number[];
-  input?: Uint8Array;
-}
-
+/** A slot's answer as the process reads it. */
 interface Answer {
   ret: number;
   out: Uint8Array | null;
-  side: SideMessage | null;
+  side: SideBody | null;
 }
 
-export class Process {
+/**
+ * How a public method is made from a table entry: the entry it calls, the
+ * table's arguments from the method's (when they differ) and the result
+ * from the answer (when it is not the generic one).
+ */
+interface Method {
+  call: SyscallName;
+  /** the method's own argument count, where it differs from the table's */
+  arity?: number;
+  pre?(args: unknown[]): unknown[];
+  post?(p: Process, result: unknown, args: unknown[]): unknown;
+}
+
+const rlim = (v: number): bigint => (v === Infinity ? RLIM_INFINITY : BigInt(v));
+const unrlim = (v: bigint): number => (v === RLIM_INFINITY ? Infinity : Number(v));
+/** prlimit64's flag word: whether a new limit is given */
+const PRLIMIT_GET = 0;
+const PRLIMIT_SET = 1;
+
+function checkLimit(l: Rlimit): void {
+  for (const v of [l?.cur, l?.max]) {
+    if (!(v === Infinity || (Number.isSafeInteger(v) && v >= 0))) throw new SyscallError(-EINVAL, 'prlimit64', `(limit ${String(v)} is not a non-negative safe integer or Infinity)`);
+  }
+}
+
+/** Every public syscall method, and how it maps onto the table. */
+const METHODS: { [K in keyof Syscalls]: Method } = {
+  open: { call: 'open' },
+  close: { call: 'close' },
+  dup: { call: 'dup' },
+  ioctl: { call: 'ioctl' },
+  mmap: { call: 'mmap' },
+  munmap: { call: 'munmap', post: (p, r, [view]) => void p.forgetMapping(view as Uint8Array) },
+  lseek: { call: 'lseek' },
+  poll: { call: 'poll' },
+  readFile: { call: 'readFile' },
+  readdir: { call: 'readdir' },
+  memfdCreate: { call: 'memfdCreate' },
+  ftruncate: { call: 'ftruncate' },
+  fcntl: { call: 'fcntl' },
+  read: { call: 'read' },
+  write: { call: 'write' },
+  sendFd: { call: 'sendFd' },
+  receiveFd: { call: 'receiveFd' },
+  fstat: { call: 'fstat', post: (_p, r) => decodeStat(r as Uint8Array) },
+  readlink: { call: 'readlink' },
+  getrlimit: {
+    call: 'prlimit',
+    arity: 1,
+    pre: ([resource]) => [0, resource, 0n, 0n, PRLIMIT_GET],
+    post: (_p, r) => ({ cur: unrlim((r as bigint[])[0]), max: unrlim((r as bigint[])[1]) }),
+  },
+  setrlimit: {
+    call: 'prlimit',
+    arity: 2,
+    pre: ([resource, limit]) => {
+      checkLimit(limit as Rlimit);
+      return [0, resource, rlim((limit as Rlimit).cur), rlim((limit as Rlimit).max), PRLIMIT_SET];
+    },
+    post: () => undefined,
+  },
+  kill: { call: 'kill' },
+};
+
+/** The steps of one call: the requests it makes (several for a call carried in pieces) and its result. */
+function* steps(p: Process, s: SyscallSpec, args: unknown[]): Generator<Request, unknown, Answer> {
+  const pack = (values: unknown[]): Request => {
+    try {
+      return packArgs(s, values, (v) => p.mappingId(v, s.name));
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new SyscallError(-EINVAL, s.name, `(${e.message})`);
+      throw e;
+    }
+  };
+  if (s.chunked === 'write') {
+    const bytes = args[1] as Uint8Array;
+    let done = 0;
+    do {
+      const chunk = bytes.subarray(done, done + DATA_SIZE);
+      const n = p.check(s, yield pack([args[0], chunk]));
+      done += n;
+      if (n < chunk.length) break;
+    } while (done < bytes.length);
+    return done;
+  }
+  if (s.chunked === 'read') {
+    const length = args[1] as number;
+    if (!Number.isSafeInteger(length) || length < 0) throw new SyscallError(-EINVAL, s.name, `(length ${String(length)})`);
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    // One read(2), carried in slot-sized pieces: a short piece ends it, as a short read would.
+    do {
+      const want = Math.min(length - total, DATA_SIZE);
+      const a = yield pack([args[0], want]);
+      const n = p.check(s, a);
+      if (n === 0) break;
+      parts.push(a.out!);
+      total += n;
+      if (n < want) break;
+    } while (total < length);
+    return concat(parts, total);
+  }
+  const a = yield pack(args);
+  const path = s.args[0] === 'path' ? (args[0] as string) : undefined;
+  const ret = p.check(s, a, path);
+  const io = s.args.indexOf('ioarg');
+  if (io >= 0 && args[io] instanceof Uint8Array && a.out) (args[io] as Uint8Array).set(a.out.subarray(0, (args[io] as Uint8Array).length));
+  const pf = s.args.indexOf('pollfds');
+  if (pf >= 0 && a.out) {
+    const res = new Int32Array(a.out.buffer, a.out.byteOffset, (args[pf] as PollFdEntry[]).length);
+    (args[pf] as PollFdEntry[]).forEach((f, i) => (f.revents = res[i]));
+  }
+  switch (s.ret) {
+    case 'void':
+      return undefined;
+    case 'bytes':
+      return a.out ?? new Uint8Array(0);
+    case 'string':
+      return dec.decode(a.out ?? new Uint8Array(0));
+    case 'words':
+      return a.out ? Array.from(new BigUint64Array(a.out.buffer, a.out.byteOffset, a.out.length >> 3)) : [];
+    case 'map':
+      return p.mapped(a);
+    case 'text':
+      return (a.side as Extract<SideBody, { kind: 'text' }>).text;
+    case 'lines': {
+      const text = (a.side as Extract<SideBody, { kind: 'text' }>).text;
+      return text ? text.split('\n') : [];
+    }
+    default:
+      return ret;
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** The options of an async twin (its last argument). */
+function callOptions(args: unknown[], arity: number): { args: unknown[]; opts: CallOptions } {
+  if (args.length > arity) return { args: args.slice(0, arity), opts: (args[arity] as CallOptions) ?? {} };
+  return { args, opts: {} };
+}
+
+export interface Process extends Syscalls, AsyncSyscalls {}
+
+/**
+ * A process of an emulated machine, bound to the thread that made it
+ * (`machine.spawn()`, or `attach()` in a worker). Every syscall of
+ * {@link Syscalls} is a method, and each has an async twin (`openAsync`, …)
+ * that takes `{ signal }` as its last argument: aborting it cancels the
+ * call inside the kernel.
+ *
+ * @example
+ * ```ts
+ * import { boot } from 'dmabuf';
+ * import { O_RDWR } from 'dmabuf/uapi';
+ * const machine = await boot();
+ * const proc = machine.spawn('example');
+ * const fd = proc.open('/dev/dma_heap/system', O_RDWR);
+ * proc.close(fd);
+ * proc.exit();
+ * await machine.shutdown();
+ * ```
+ */
+export class Process implements Disposable {
+  /** the process id (what another process sends descriptors and signals to) */
   readonly pid: number;
   private readonly slots: Slot[];
+  private readonly header: Int32Array;
   private readonly doorbell: Int32Array;
   private readonly port: MessagePort;
   private readonly freeAsync: number[] = [];
   private readonly waitingForSlot: (() => void)[] = [];
-  private readonly stash = new Map<string, SideMessage>();
+  private readonly stash = new Map<string, SideBody>();
   private readonly maps = new WeakMap<Uint8Array, number>();
+  private readonly handlers = new Map<number, SignalHandler>();
   /**
    * Atomics.waitAsync does not keep a thread's event loop alive: a worker
    * whose only pending work is an async syscall would exit mid-call. This
@@ -66,50 +238,72 @@ export class Process {
   private readonly keepAlive = setInterval(() => {}, 2 ** 30).unref();
   private inFlight = 0;
   private exitedFlag = false;
+  private watching = false;
+  /** End the thread when the process is killed (a process attached in a worker thread is that thread). */
+  private readonly exitThreadOnKill: boolean;
 
   /** Become a process of the machine that handed out `handle` (blocks until the kernel has made it). */
-  constructor(handle: ProcessHandle) {
+  constructor(handle: ProcessHandle, options: { exitThreadOnKill?: boolean } = {}) {
     this.slots = Array.from({ length: SLOTS }, (_, i) => new Slot(handle.channel, i));
     this.doorbell = new Int32Array(handle.doorbell);
     this.port = handle.port;
-    const header = new Int32Array(handle.channel, 0, 4);
-    while (Atomics.load(header, H_PID) === 0) Atomics.wait(header, H_PID, 0, 1000);
-    this.pid = Atomics.load(header, H_PID);
+    this.header = new Int32Array(handle.channel, 0, 16);
+    while (Atomics.load(this.header, H_PID) === 0 && !Atomics.load(this.doorbell, DOORBELL_DOWN)) Atomics.wait(this.header, H_PID, 0, 1000);
+    this.pid = handle.pid;
+    this.exitThreadOnKill = options.exitThreadOnKill ?? false;
     for (let i = 1; i < SLOTS; i++) this.freeAsync.push(i);
+    this.watch();
   }
 
-  /** True once exit() ran or the machine shut down: the kernel closed every fd of the process. */
+  /** True once exit() ran, the process was killed, or the machine shut down: the kernel closed every fd of the process. */
   get exited(): boolean {
-    return this.exitedFlag || Atomics.load(this.doorbell, DOORBELL_DOWN) === 1;
+    return this.exitedFlag || Atomics.load(this.header, H_STATE) !== 0 || Atomics.load(this.doorbell, DOORBELL_DOWN) === 1;
+  }
+
+  /** The signal that killed the process (e.g. 'SIGKILL'), or null. */
+  get killedBy(): string | null {
+    return Atomics.load(this.header, H_STATE) === H_KILLED ? signalName(Atomics.load(this.header, H_KILLSIG)) : null;
   }
 
   // ---- transport ----
 
-  private submit(slot: Slot, sysno: Sys, req: Request): number {
-    if (this.exitedFlag) throw new SyscallError(-9, SYS_NAMES[sysno], '(the process has exited)');
-    if (Atomics.load(this.doorbell, DOORBELL_DOWN)) throw new SyscallError(-5, SYS_NAMES[sysno], '(the machine has shut down)');
-    const args = req.args ?? [];
-    for (let i = 0; i < args.length; i++) slot.args[i] = args[i];
-    let inLen = 0;
-    if (req.input) {
-      if (req.input.length > DATA_SIZE) throw new SyscallError(-14, SYS_NAMES[sysno], `(argument larger than ${DATA_SIZE} bytes)`);
-      slot.data.set(req.input);
-      inLen = req.input.length;
+  private submit(slot: Slot, s: SyscallSpec, req: Request): number {
+    this.checkAlive(s.name);
+    let inLen: number;
+    try {
+      inLen = writeRequest(slot, req);
+    } catch (e) {
+      throw new SyscallError(-EFAULT, s.name, `(${(e as Error).message})`);
     }
-    slot.ctl[SYSNO] = sysno;
+    slot.ctl[SYSNO] = s.nr;
     slot.ctl[INLEN] = inLen;
     const seq = (slot.ctl[REQ] + 1) | 0 || 1;
     Atomics.store(slot.ctl, REQ, seq);
+    this.ring();
+    return seq;
+  }
+
+  private ring(): void {
     Atomics.add(this.doorbell, DOORBELL_RING, 1);
     Atomics.notify(this.doorbell, DOORBELL_RING);
-    return seq;
+  }
+
+  private checkAlive(name: string): void {
+    if (Atomics.load(this.header, H_STATE) === H_KILLED) throw this.killedError(name);
+    if (this.exitedFlag || Atomics.load(this.header, H_STATE) !== 0) throw new SyscallError(-EBADF, name, '(the process has exited)');
+    if (Atomics.load(this.doorbell, DOORBELL_DOWN)) throw new SyscallError(-EIO, name, '(the machine has shut down)');
+  }
+
+  private killedError(name: string): SyscallError {
+    const sig = this.killedBy ?? 'a signal';
+    return Object.assign(new SyscallError(-ESRCH, name, `(process ${this.pid} was killed by ${sig})`), { signal: sig });
   }
 
   private collect(slot: Slot, index: number, seq: number): Answer {
     const ret = slot.ret[0];
     const outLen = slot.ctl[OUTLEN];
     const out = outLen ? slot.data.slice(0, outLen) : null;
-    let side: SideMessage | null = null;
+    let side: SideBody | null = null;
     if (slot.ctl[SIDE]) {
       const key = `${index}:${seq}`;
       side = this.stash.get(key) ?? null;
@@ -117,7 +311,7 @@ export class Process {
       while (!side) {
         const m = receiveMessageOnPort(this.port);
         if (!m) break;
-        const msg = m.message as SideMessage;
+        const msg = m.message as SideBody & { slot: number; seq: number };
         if (msg.slot === index && msg.seq === seq) side = msg;
         else this.stash.set(`${msg.slot}:${msg.seq}`, msg);
       }
@@ -125,9 +319,9 @@ export class Process {
     return { ret, out, side };
   }
 
-  private callSync(sysno: Sys, req: Request): Answer {
+  private callSync(s: SyscallSpec, req: Request): Answer {
     const slot = this.slots[0];
-    const seq = this.submit(slot, sysno, req);
+    const seq = this.submit(slot, s, req);
     if (Atomics.load(slot.ctl, RESP) !== seq && Atomics.load(this.doorbell, DOORBELL_AWAKE)) this.spin(slot, seq);
     if (Atomics.load(slot.ctl, RESP) !== seq) {
       // WAITING before the last look at RESP: the kernel stores RESP before
@@ -136,7 +330,9 @@ export class Process {
       for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) Atomics.wait(slot.ctl, RESP, cur);
       Atomics.store(slot.ctl, WAITING, 0);
     }
-    return this.collect(slot, 0, seq);
+    const a = this.collect(slot, 0, seq);
+    this.afterCall(s.name);
+    return a;
   }
 
   /** Spin for answer `seq` for up to SPIN_MS, giving up early once the kernel's heartbeat stands still for STALL_MS. */
@@ -157,296 +353,209 @@ export class Process {
     }
   }
 
-  private async callAsync(sysno: Sys, req: Request): Promise<Answer> {
+  private async callAsync(s: SyscallSpec, req: Request, signal?: AbortSignal): Promise<Answer> {
+    signal?.throwIfAborted();
     while (this.freeAsync.length === 0) await new Promise<void>((r) => this.waitingForSlot.push(r));
     const index = this.freeAsync.pop()!;
     const slot = this.slots[index];
     if (this.inFlight++ === 0) this.keepAlive.ref();
+    let onAbort: (() => void) | null = null;
     try {
-      const seq = this.submit(slot, sysno, req);
+      const seq = this.submit(slot, s, req);
+      if (signal) {
+        // Cancel inside the kernel: it interrupts the call (its waiters go) and answers.
+        onAbort = () => {
+          Atomics.store(slot.ctl, CANCEL, seq);
+          this.ring();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       Atomics.store(slot.ctl, WAITING, 1);
       for (let cur = Atomics.load(slot.ctl, RESP); cur !== seq; cur = Atomics.load(slot.ctl, RESP)) {
         const w = Atomics.waitAsync(slot.ctl, RESP, cur);
         if (w.async) await w.value;
       }
       Atomics.store(slot.ctl, WAITING, 0);
-      return this.collect(slot, index, seq);
+      const a = this.collect(slot, index, seq);
+      this.afterCall(s.name);
+      // An aborted call that the kernel interrupted rejects with the abort's reason; one that
+      // completed before the cancel landed keeps its result (it may have made an fd).
+      if (signal?.aborted && a.ret === -EINTR) throw signal.reason;
+      return a;
     } finally {
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
       if (--this.inFlight === 0) this.keepAlive.unref();
       this.freeAsync.push(index);
       this.waitingForSlot.shift()?.();
     }
   }
 
-  private check(sysno: Sys, a: Answer, detail?: string): number {
-    if (a.ret < 0) throw new SyscallError(a.ret, SYS_NAMES[sysno], detail);
+  /** On the way back from the kernel: the process's signal handlers run, and a killed process goes no further. */
+  private afterCall(name: string): void {
+    if (Atomics.load(this.header, H_SIGPENDING)) this.runHandlers();
+    if (Atomics.load(this.header, H_STATE) === H_KILLED) this.onKilled(name);
+  }
+
+  private onKilled(name: string): never {
+    if (this.exitThreadOnKill && !isMainThread) {
+      this.exitedFlag = true;
+      process.exit(128 + Atomics.load(this.header, H_KILLSIG));
+    }
+    throw this.killedError(name);
+  }
+
+  /** @internal the answer's value, or a SyscallError for an errno */
+  check(s: SyscallSpec, a: Answer, path?: string): number {
+    if (a.ret < 0) {
+      if (Atomics.load(this.header, H_STATE) === H_KILLED) throw this.killedError(s.name);
+      throw new SyscallError(a.ret, s.name, path === undefined ? undefined : `'${path}'`, path);
+    }
     return a.ret;
   }
 
-  // ---- requests ----
-
-  private static openReq(path: string, flags: number, mode: number): Request {
-    return { args: [flags, mode], input: enc.encode(path) };
-  }
-
-  private static ioctlReq(fd: number, request: number, arg: Uint8Array | number | undefined): Request {
-    const isBytes = arg instanceof Uint8Array;
-    return { args: [fd, request >>> 0, isBytes ? 1 : 0, isBytes ? 0 : (arg ?? 0)], input: isBytes ? arg : undefined };
-  }
-
-  private static ioctlDone(arg: Uint8Array | number | undefined, a: Answer): void {
-    if (arg instanceof Uint8Array && a.out) arg.set(a.out.subarray(0, arg.length));
-  }
-
-  private static mmapReq(length: number, prot: number, flags: number, fd: number, offset: number | bigint): Request {
-    const off = BigInt.asUintN(64, BigInt(offset));
-    return { args: [length, prot, flags, fd, Number(off >> 32n), Number(off & 0xffffffffn)] };
-  }
-
-  private mapped(a: Answer): Uint8Array {
-    const s = a.side as Extract<SideMessage, { kind: 'map' }>;
+  /** @internal */
+  mapped(a: Answer): Uint8Array {
+    const s = a.side as Extract<SideBody, { kind: 'map' }>;
     const view = new Uint8Array(s.sab, s.byteOffset, s.byteLength);
     this.maps.set(view, a.ret);
     return view;
   }
 
-  private static pollReq(fds: PollFdEntry[], timeoutMs: number): Request {
-    const raw = new Int32Array(fds.length * 2);
-    fds.forEach((f, i) => {
-      raw[i * 2] = f.fd;
-      raw[i * 2 + 1] = f.events;
-    });
-    return { args: [fds.length, timeoutMs], input: new Uint8Array(raw.buffer) };
+  /** @internal the kernel's id of a mapping this process made */
+  mappingId(view: Uint8Array, name: string): number {
+    const id = view instanceof Uint8Array ? this.maps.get(view) : undefined;
+    if (id === undefined) throw new SyscallError(-EINVAL, name, '(not a mapping of this process)');
+    return id;
   }
 
-  private static pollDone(fds: PollFdEntry[], a: Answer): void {
-    if (!a.out) return;
-    const res = new Int32Array(a.out.buffer, a.out.byteOffset, fds.length);
-    fds.forEach((f, i) => (f.revents = res[i]));
-  }
-
-  // ---- the syscalls (synchronous) ----
-
-  /** open(path, flags, mode) -> fd */
-  open(path: string, flags = O_RDONLY, mode = 0): number {
-    return this.check(Sys.open, this.callSync(Sys.open, Process.openReq(path, flags, mode)), `'${path}'`);
-  }
-
-  /** close(fd) */
-  close(fd: number): void {
-    this.check(Sys.close, this.callSync(Sys.close, { args: [fd] }));
-  }
-
-  /** dup(fd) -> fd */
-  dup(fd: number): number {
-    return this.check(Sys.dup, this.callSync(Sys.dup, { args: [fd] }));
-  }
-
-  /** ioctl(fd, request, arg): arg holds the C struct; output fields are written back into it. */
-  ioctl(fd: number, request: number, arg?: Uint8Array | number): number {
-    const a = this.callSync(Sys.ioctl, Process.ioctlReq(fd, request, arg));
-    Process.ioctlDone(arg, a);
-    return this.check(Sys.ioctl, a);
-  }
-
-  /** mmap(length, prot, flags, fd, offset) -> a zero-copy view of the mapping (page-rounded) */
-  mmap(length: number, prot: number, flags: number, fd: number, offset: number | bigint = 0): Uint8Array {
-    const a = this.callSync(Sys.mmap, Process.mmapReq(length, prot, flags, fd, offset));
-    this.check(Sys.mmap, a);
-    return this.mapped(a);
-  }
-
-  /** munmap(view) of a view mmap returned */
-  munmap(view: Uint8Array): void {
-    const id = this.maps.get(view);
-    if (id === undefined) throw new SyscallError(-22, 'munmap', '(not a mapping of this process)');
-    this.check(Sys.munmap, this.callSync(Sys.munmap, { args: [id] }));
+  /** @internal */
+  forgetMapping(view: Uint8Array): void {
     this.maps.delete(view);
   }
 
-  /** lseek(fd, offset, whence) -> the new position */
-  lseek(fd: number, offset: number, whence: number): number {
-    return this.check(Sys.lseek, this.callSync(Sys.lseek, { args: [fd, offset, whence] }));
+  // ---- signals ----
+
+  /**
+   * Install `handler` for signal `sig` (sigaction without SA_RESTART), or
+   * remove it with null. With a handler, SIGTERM, SIGINT and the like no
+   * longer end the process: a call blocked in poll, a fence wait or
+   * DMA_BUF_IOCTL_SYNC returns EINTR, and the handler runs before that
+   * call returns (or from the event loop, when the process is idle).
+   * SIGKILL cannot be caught (EINVAL).
+   *
+   * @example
+   * ```ts
+   * proc.onSignal(SIGTERM, () => console.log('asked to stop'));
+   * ```
+   */
+  onSignal(sig: number, handler: SignalHandler | null): void {
+    const installed = handler !== null;
+    this.sigaction(sig, installed);
+    if (installed) this.handlers.set(sig, handler);
+    else this.handlers.delete(sig);
   }
 
-  /** poll(fds, timeoutMs) -> the number of entries with events; each entry's revents is filled in */
-  poll(fds: PollFdEntry[], timeoutMs: number): number {
-    const a = this.callSync(Sys.poll, Process.pollReq(fds, timeoutMs));
-    Process.pollDone(fds, a);
-    return this.check(Sys.poll, a);
+  private sigaction(sig: number, installed: boolean): void {
+    const s = SYSCALLS.sigaction;
+    this.check(s, this.callSync(s, packArgs(s, [sig, installed ? 1 : 0], () => 0)));
   }
 
-  /** The contents of a procfs, debugfs or sysfs file. */
-  readFile(path: string): string {
-    const a = this.callSync(Sys.readFile, { input: enc.encode(path) });
-    this.check(Sys.readFile, a, `'${path}'`);
-    return (a.side as Extract<SideMessage, { kind: 'text' }>).text;
-  }
-
-  /** The entries of a directory of the pseudo filesystems (opendir/readdir): /dev/dma_heap, /sys/kernel/dmabuf/buffers. */
-  readdir(path: string): string[] {
-    const a = this.callSync(Sys.readdir, { input: enc.encode(path) });
-    this.check(Sys.readdir, a, `'${path}'`);
-    const text = (a.side as Extract<SideMessage, { kind: 'text' }>).text;
-    return text ? text.split('\n') : [];
-  }
-
-  /** memfd_create(name, flags) -> fd */
-  memfdCreate(name: string, flags = 0): number {
-    return this.check(Sys.memfdCreate, this.callSync(Sys.memfdCreate, { args: [flags], input: enc.encode(name) }));
-  }
-
-  /** ftruncate(fd, length) */
-  ftruncate(fd: number, length: number): void {
-    this.check(Sys.ftruncate, this.callSync(Sys.ftruncate, { args: [fd, length] }));
-  }
-
-  /** fcntl(fd, cmd, arg) -> the result */
-  fcntl(fd: number, cmd: number, arg = 0): number {
-    return this.check(Sys.fcntl, this.callSync(Sys.fcntl, { args: [fd, cmd, arg] }));
-  }
-
-  /** write(fd, bytes) -> bytes written */
-  write(fd: number, bytes: Uint8Array): number {
-    let done = 0;
-    while (done < bytes.length || bytes.length === 0) {
-      const chunk = bytes.subarray(done, done + DATA_SIZE);
-      const n = this.check(Sys.write, this.callSync(Sys.write, { args: [fd], input: chunk }));
-      done += n;
-      if (n < chunk.length || bytes.length === 0) break;
+  private runHandlers(): void {
+    const pending = Atomics.exchange(this.header, H_SIGPENDING, 0);
+    for (let sig = 1; sig < 32; sig++) {
+      if (!(pending & (1 << sig))) continue;
+      const h = this.handlers.get(sig);
+      if (h) h(sig);
     }
-    return done;
   }
 
-  /** read(fd, length) -> the bytes read (fewer at the end of the file) */
-  read(fd: number, length: number): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    // One read(2), carried in slot-sized pieces: a short piece ends it, as a short read would.
-    while (total < length) {
-      const want = Math.min(length - total, DATA_SIZE);
-      const a = this.callSync(Sys.read, { args: [fd, want] });
-      const n = this.check(Sys.read, a);
-      if (n === 0) break;
-      parts.push(a.out!);
-      total += n;
-      if (n < want) break;
-    }
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+  /**
+   * Watch the process's events word while the thread is idle, so that
+   * handlers run and a killed worker ends without waiting for its next
+   * call. Atomics.waitAsync keeps no event loop alive, as a signal
+   * handler in Node does not.
+   */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const cur = Atomics.load(this.header, H_EVENTS);
+    const w = Atomics.waitAsync(this.header, H_EVENTS, cur);
+    const next = (): void => {
+      this.watching = false;
+      if (this.exitedFlag) return;
+      if (Atomics.load(this.header, H_SIGPENDING)) this.runHandlers();
+      const state = Atomics.load(this.header, H_STATE);
+      if (state === H_KILLED && this.exitThreadOnKill && !isMainThread) this.onKilled('kill');
+      if (state === 0 && !Atomics.load(this.doorbell, DOORBELL_DOWN)) this.watch();
+    };
+    if (w.async) void w.value.then(next);
+    else queueMicrotask(next);
   }
 
-  /** Send a descriptor to process `toPid` (SCM_RIGHTS): a one-use token for it to receive. */
-  sendFd(fd: number, toPid: number): string {
-    const a = this.callSync(Sys.sendFd, { args: [fd, toPid] });
-    this.check(Sys.sendFd, a);
-    return dec.decode(a.out!);
-  }
+  // ---- exit ----
 
-  /** Receive a descriptor sent to this process -> the new fd. */
-  receiveFd(token: string, flags = 0): number {
-    return this.check(Sys.receiveFd, this.callSync(Sys.receiveFd, { args: [flags], input: enc.encode(token) }));
-  }
-
-  /** exit(): descriptors close, mappings go. */
+  /** exit(): descriptors close, mappings go. Idempotent; harmless after the machine shut down. */
   exit(): void {
     if (this.exitedFlag) return;
-    // After a shutdown the kernel has already exited every process.
-    if (!this.exited) this.callSync(Sys.exit, {});
+    // After a shutdown (or a kill) the kernel has already torn the process down.
+    if (!this.exited) {
+      const s = SYSCALLS.exit;
+      this.callSync(s, packArgs(s, [], () => 0));
+    }
     this.exitedFlag = true;
     clearInterval(this.keepAlive);
     this.port.close();
   }
 
-  // ---- async twins ----
-
-  async openAsync(path: string, flags = O_RDONLY, mode = 0): Promise<number> {
-    return this.check(Sys.open, await this.callAsync(Sys.open, Process.openReq(path, flags, mode)), `'${path}'`);
+  /** exit()'s async twin. */
+  async exitAsync(): Promise<void> {
+    if (this.exitedFlag) return;
+    if (!this.exited) {
+      const s = SYSCALLS.exit;
+      await this.callAsync(s, packArgs(s, [], () => 0));
+    }
+    this.exitedFlag = true;
+    clearInterval(this.keepAlive);
+    this.port.close();
   }
 
-  async closeAsync(fd: number): Promise<void> {
-    this.check(Sys.close, await this.callAsync(Sys.close, { args: [fd] }));
-  }
-
-  async dupAsync(fd: number): Promise<number> {
-    return this.check(Sys.dup, await this.callAsync(Sys.dup, { args: [fd] }));
-  }
-
-  async ioctlAsync(fd: number, request: number, arg?: Uint8Array | number): Promise<number> {
-    const a = await this.callAsync(Sys.ioctl, Process.ioctlReq(fd, request, arg));
-    Process.ioctlDone(arg, a);
-    return this.check(Sys.ioctl, a);
-  }
-
-  async mmapAsync(length: number, prot: number, flags: number, fd: number, offset: number | bigint = 0): Promise<Uint8Array> {
-    const a = await this.callAsync(Sys.mmap, Process.mmapReq(length, prot, flags, fd, offset));
-    this.check(Sys.mmap, a);
-    return this.mapped(a);
-  }
-
-  async munmapAsync(view: Uint8Array): Promise<void> {
-    const id = this.maps.get(view);
-    if (id === undefined) throw new SyscallError(-22, 'munmap', '(not a mapping of this process)');
-    this.check(Sys.munmap, await this.callAsync(Sys.munmap, { args: [id] }));
-    this.maps.delete(view);
-  }
-
-  async lseekAsync(fd: number, offset: number, whence: number): Promise<number> {
-    return this.check(Sys.lseek, await this.callAsync(Sys.lseek, { args: [fd, offset, whence] }));
-  }
-
-  async pollAsync(fds: PollFdEntry[], timeoutMs: number): Promise<number> {
-    const a = await this.callAsync(Sys.poll, Process.pollReq(fds, timeoutMs));
-    Process.pollDone(fds, a);
-    return this.check(Sys.poll, a);
-  }
-
-  async readFileAsync(path: string): Promise<string> {
-    const a = await this.callAsync(Sys.readFile, { input: enc.encode(path) });
-    this.check(Sys.readFile, a, `'${path}'`);
-    return (a.side as Extract<SideMessage, { kind: 'text' }>).text;
-  }
-
-  async memfdCreateAsync(name: string, flags = 0): Promise<number> {
-    return this.check(Sys.memfdCreate, await this.callAsync(Sys.memfdCreate, { args: [flags], input: enc.encode(name) }));
-  }
-
-  async ftruncateAsync(fd: number, length: number): Promise<void> {
-    this.check(Sys.ftruncate, await this.callAsync(Sys.ftruncate, { args: [fd, length] }));
-  }
-
-  async fcntlAsync(fd: number, cmd: number, arg = 0): Promise<number> {
-    return this.check(Sys.fcntl, await this.callAsync(Sys.fcntl, { args: [fd, cmd, arg] }));
-  }
-
-  async writeAsync(fd: number, bytes: Uint8Array): Promise<number> {
-    return this.check(Sys.write, await this.callAsync(Sys.write, { args: [fd], input: bytes.subarray(0, DATA_SIZE) }));
-  }
-
-  async readAsync(fd: number, length: number): Promise<Uint8Array> {
-    const a = await this.callAsync(Sys.read, { args: [fd, Math.min(length, DATA_SIZE)] });
-    this.check(Sys.read, a);
-    return a.out ?? new Uint8Array(0);
-  }
-
-  async sendFdAsync(fd: number, toPid: number): Promise<string> {
-    const a = await this.callAsync(Sys.sendFd, { args: [fd, toPid] });
-    this.check(Sys.sendFd, a);
-    return dec.decode(a.out!);
-  }
-
-  async receiveFdAsync(token: string, flags = 0): Promise<number> {
-    return this.check(Sys.receiveFd, await this.callAsync(Sys.receiveFd, { args: [flags], input: enc.encode(token) }));
+  /** `using proc = machine.spawn()`: exit at the end of the block. */
+  [Symbol.dispose](): void {
+    this.exit();
   }
 }
 
-/** In a worker thread: become the process a parent's machine.channel() made. */
+/** The name of every syscall method (each also has its `Async` twin). */
+export const SYSCALL_METHODS = Object.freeze([...Object.keys(METHODS), 'exit'] as (keyof Syscalls | 'exit')[]);
+
+// Both twins of every method, from the table.
+for (const [name, m] of Object.entries(METHODS) as [keyof Syscalls, Method][]) {
+  const s: SyscallSpec = SYSCALLS[m.call];
+  const arity = m.arity ?? s.args.length;
+  const sync = function (this: Process, ...args: unknown[]): unknown {
+    const callArgs = m.pre ? m.pre(args) : args;
+    const it = steps(this, s, callArgs);
+    let r = it.next();
+    while (!r.done) r = it.next((this as unknown as { callSync(s: SyscallSpec, q: Request): Answer }).callSync(s, r.value));
+    return m.post ? m.post(this, r.value, args) : r.value;
+  };
+  const async = async function (this: Process, ...all: unknown[]): Promise<unknown> {
+    const { args, opts } = callOptions(all, arity);
+    const callArgs = m.pre ? m.pre(args) : args;
+    const it = steps(this, s, callArgs);
+    let r = it.next();
+    while (!r.done) r = it.next(await (this as unknown as { callAsync(s: SyscallSpec, q: Request, sig?: AbortSignal): Promise<Answer> }).callAsync(s, r.value, opts.signal));
+    return m.post ? m.post(this, r.value, args) : r.value;
+  };
+  Object.defineProperty(sync, 'name', { value: name });
+  Object.defineProperty(async, 'name', { value: `${name}Async` });
+  (Process.prototype as unknown as Record<string, unknown>)[name] = sync;
+  (Process.prototype as unknown as Record<string, unknown>)[`${name}Async`] = async;
+}
+
+/** In a worker thread: become the process a parent's machine.channel() made. When the process is killed, the worker thread ends. */
 export function attach(handle: ProcessHandle): Process {
-  return new Process(handle);
+  return new Process(handle, { exitThreadOnKill: true });
 }
 
+export type { Stat };

@@ -33,7 +33,9 @@ export const DOORBELL_AWAKE = 1;
 export const DOORBELL_DOWN = 2;
 /** bumped by every turn of the kernel thread's loop: a caller that sees it stand still knows the kernel is off its CPU */
 export const DOORBELL_BEAT = 3;
-export const DOORBELL_BYTES = 16;
+/** the last pid handed out: the machine takes the next one for a new process (Atomics.add), so a channel knows its pid at once */
+export const DOORBELL_LASTPID = 4;
+export const DOORBELL_BYTES = 32;
 
 /** ctl word indexes */
 export const REQ = 0;
@@ -44,36 +46,41 @@ export const OUTLEN = 4;
 export const SIDE = 5;
 /** 1 while the caller is blocked in Atomics.wait(Async) on RESP: only then does an answer need a notify */
 export const WAITING = 6;
+/** set by the caller to abandon the call in progress (an aborted async twin): the kernel interrupts it and answers */
+export const CANCEL = 7;
 
 /** channel header words (Int32 at offset 0) */
 export const H_PID = 0;
+/** the process's state: H_ALIVE, or H_EXITED / H_KILLED once the kernel has torn it down */
 export const H_STATE = 1;
+/** signals sent to the process that have a handler, one bit each (1 << sig): the process runs the handlers and clears the bits */
+export const H_SIGPENDING = 2;
+/** the signal that killed the process (0 if it exited) */
+export const H_KILLSIG = 3;
+/** bumped (and notified) by the kernel on every signal and at the process's end: an idle process watches it */
+export const H_EVENTS = 4;
+export const H_ALIVE = 0;
+export const H_EXITED = 1;
+export const H_KILLED = 2;
 
-export const enum Sys {
-  open = 1, close, dup, ioctl, mmap, munmap, lseek, poll, readFile, memfdCreate, ftruncate, fcntl, read, write, sendFd, receiveFd, exit, readdir,
-}
-
-export const SYS_NAMES: Record<number, string> = {
-  1: 'open', 2: 'close', 3: 'dup', 4: 'ioctl', 5: 'mmap', 6: 'munmap', 7: 'lseek', 8: 'poll', 9: 'readFile', 10: 'memfd_create',
-  11: 'ftruncate', 12: 'fcntl', 13: 'read', 14: 'write', 15: 'sendFd', 16: 'receiveFd', 17: 'exit', 18: 'getdents',
-};
-
-/** A view of one slot. */
+/** A view of one slot. `words` is `args` seen as 64-bit integers (for u64 arguments). */
 export class Slot {
   readonly ctl: Int32Array;
   readonly args: Float64Array;
+  readonly words: BigUint64Array;
   readonly ret: Float64Array;
   readonly data: Uint8Array;
   constructor(sab: SharedArrayBuffer, index: number) {
     const base = CHANNEL_HEADER + index * SLOT_BYTES;
     this.ctl = new Int32Array(sab, base, CTL_WORDS);
     this.args = new Float64Array(sab, base + CTL_WORDS * 4, ARGS);
+    this.words = new BigUint64Array(sab, base + CTL_WORDS * 4, ARGS);
     this.ret = new Float64Array(sab, base + CTL_WORDS * 4 + ARGS * 8, 1);
     this.data = new Uint8Array(sab, base + HEADER, DATA_SIZE);
   }
 }
 
-/** What a side message carries. */
+/** What a side message carries: what cannot travel in the slot. */
 export type SideBody =
   | { kind: 'map'; sab: SharedArrayBuffer; byteOffset: number; byteLength: number }
   | { kind: 'text'; text: string };
@@ -86,6 +93,8 @@ export interface ProcessHandle {
   channel: SharedArrayBuffer;
   doorbell: SharedArrayBuffer;
   port: MessagePort;
+  /** the new process's pid (known before it attaches, so it can be shared with no handshake) */
+  pid: number;
 }
 
 /** One recorded trace event: a tracepoint, or a syscall that may block (sys_poll). */

@@ -13,3 +13,5 @@ export * from './sw_sync.js';
 export * from './dma-heap.js';
 export * from './udmabuf.js';
 export * from './drm.js';
+export * from './signal.js';
+export * from './stat.js';

@@ -20,36 +20,25 @@ export class WaitTimeoutError extends Error {
   }
 }
 
-/** The longest single poll while a signal may abort the wait: an abort lands within this. */
-const SLICE_MS = 100;
+/** poll()'s timeout is a C int of milliseconds: a longer wait is made of several polls. */
+const POLL_MAX_MS = 2 ** 31 - 1;
 
-/** poll() one fd for `events` until ready, the timeout or the abort. */
+/**
+ * poll() one fd for `events` until ready, the timeout or the abort. An
+ * abort cancels the poll inside the kernel (the process keeps no waiter
+ * behind) and rejects with the signal's reason.
+ */
 export async function pollReady(proc: Process, fd: number, events: number, what: string, opts: WaitOptions = {}): Promise<void> {
   const { timeout = Infinity, signal } = opts;
   if (!(timeout >= 0)) throw new RangeError(`timeout must be a number of ms >= 0, not ${timeout}`);
   signal?.throwIfAborted();
   const deadline = performance.now() + timeout;
   const fds = [{ fd, events, revents: 0 }];
-  // Ready now? One non-blocking poll is the common, cheap case.
-  if ((await proc.pollAsync(fds, 0)) > 0) return;
-  let onAbort: (() => void) | undefined;
-  const aborted = signal
-    ? new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-      })
-    : null;
-  try {
-    for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0) throw new WaitTimeoutError(what, timeout);
-      // Without a signal, one poll for the whole wait (capped to poll's int range).
-      const slice = Math.ceil(Math.min(left, signal ? SLICE_MS : 2 ** 31 - 1));
-      const p = proc.pollAsync(fds, slice);
-      if ((await (aborted ? Promise.race([p, aborted]) : p)) > 0) return;
-    }
-  } finally {
-    if (onAbort) signal!.removeEventListener('abort', onAbort);
+  for (;;) {
+    const left = deadline - performance.now();
+    const ms = timeout === Infinity ? -1 : Math.max(0, Math.ceil(Math.min(left, POLL_MAX_MS)));
+    if ((await proc.pollAsync(fds, ms, { signal })) > 0) return;
+    if (timeout !== Infinity && deadline - performance.now() <= 0) throw new WaitTimeoutError(what, timeout);
   }
 }
 

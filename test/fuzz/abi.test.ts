@@ -17,5 +17,5 @@ test('fuzz: 25,000 syscalls over 4 concurrent processes, random kills: Linux err
   assert.ok(r.syscalls >= 25_000);
   assert.ok(r.agents >= 8, `processes came and went (${r.agents})`);
   assert.ok(Object.keys(r.errnos).length > 10, 'the run reached many error paths');
-  assert.deepEqual(r.left, { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0 });
+  assert.deepEqual(r.left, { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0, waiters: 0 });
 });

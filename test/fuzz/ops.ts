@@ -82,10 +82,9 @@ export const ALLOWED: Record<string, ReadonlySet<string>> = {
   poll: new Set(['EINVAL', 'EFAULT', 'ENOMEM', 'EINTR']),
   read: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT']),
   write: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT', 'ENOSPC', 'EFBIG', 'EPERM']),
-  readFile: new Set(['ENOENT', 'EACCES', 'EINVAL']),
   memfd_create: new Set(['EINVAL', 'EMFILE', 'EFAULT']),
   ftruncate: new Set(['EBADF', 'EINVAL', 'EPERM', 'EFBIG', 'ENOMEM']),
   fcntl: new Set(['EBADF', 'EINVAL', 'EPERM', 'EBUSY']),
-  sendFd: new Set(['EBADF', 'ESRCH', 'EINVAL']),
-  receiveFd: new Set(['EINVAL', 'EMFILE', 'EPERM']),
+  sendmsg: new Set(['EBADF', 'ESRCH', 'EINVAL']),
+  recvmsg: new Set(['EINVAL', 'EMFILE', 'EPERM']),
 };

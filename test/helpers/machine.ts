@@ -17,6 +17,10 @@ const userUrl = new URL('../../src/user/index.js', import.meta.url).href;
 
 export interface WorkerProc<T> {
   worker: Worker;
+  /** the worker's process id */
+  pid: number;
+  /** resolves to the worker thread's exit code */
+  exited: Promise<number>;
   /** resolves to the body's return value */
   result: Promise<T>;
   /** messages the body sent with send() */
@@ -50,6 +54,7 @@ export function spawnWorker<T = unknown>(machine: Machine, body: string, data: u
     parentPort.unref();
   `;
   const worker = new Worker(code, { eval: true, workerData: { handle, data }, transferList: [handle.port] } as never);
+  const exited = new Promise<number>((r) => worker.once('exit', r));
   const messages: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];
   let timer: ReturnType<typeof setTimeout>;
@@ -74,6 +79,8 @@ export function spawnWorker<T = unknown>(machine: Machine, body: string, data: u
   });
   return {
     worker,
+    pid: handle.pid,
+    exited,
     result,
     messages,
     next: () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r))),
@@ -118,7 +125,7 @@ export function useMachine(options: BootOptions = {}): () => Promise<Machine> {
   before(ready);
   after(async () => {
     const left = await (await ready()).shutdown();
-    assert.deepEqual(left, { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0 }, 'the machine holds nothing at the end');
+    assert.deepEqual(left, { dmabufs: 0, pages: 0, inFlight: 0, processes: 0, taint: 0, fences: 0, waiters: 0 }, 'the machine holds nothing at the end');
   });
   return ready;
 }

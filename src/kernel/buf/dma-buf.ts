@@ -222,6 +222,8 @@ export function dmaBufAttachmentIsDynamic(attach: DmaBufAttachment): boolean {
 }
 
 const dmaBufFops: FileOperations = {
+  // dmabuffs_dname(): "/dmabuf:" and the buffer's name (empty if it has none).
+  dname: (file) => `/${file.name}:${(file.privateData as DmaBuf).name ?? ''}`,
   release(_inode, file): void {
     // dma_buf_file_release: off the list; the teardown follows with the dentry.
     const dmabuf = file.privateData as DmaBuf;

@@ -6,7 +6,9 @@ import { EBADF, EMFILE, EINVAL } from '../lib/errno.js';
 import { O_CLOEXEC } from '../../uapi/fcntl.js';
 import { fput, getFile, type File } from './file.js';
 
+/** RLIMIT_NOFILE a process starts with: INR_OPEN_CUR soft, INR_OPEN_MAX hard (include/uapi/linux/fs.h) */
 export const RLIMIT_NOFILE_DEFAULT = 1024;
+export const RLIMIT_NOFILE_MAX_DEFAULT = 4096;
 
 /** The slot of a reserved-but-not-installed descriptor (get_unused_fd_flags before fd_install). */
 const RESERVED = Symbol('reserved');
@@ -14,6 +16,8 @@ const RESERVED = Symbol('reserved');
 export class FdTable {
   private fds: (File | typeof RESERVED | null)[] = [];
   private cloexec = new Set<number>();
+  /** the hard limit (setrlimit cannot raise the soft one above it) */
+  nofileMax = RLIMIT_NOFILE_MAX_DEFAULT;
   constructor(public nofile = RLIMIT_NOFILE_DEFAULT) {}
 
   /** get_unused_fd_flags(flags): the lowest free number, or -EMFILE. */

@@ -25,12 +25,18 @@ export interface PollTable {
   wait(queue: WaitQueue): void;
 }
 
+/** Entries on every wait queue (a leak check: a cancelled or interrupted wait leaves none). */
+export const waitQueueStats = { waiters: 0 };
+
 /** wait_queue_head_t: pollers waiting for a file's events. */
 export class WaitQueue {
   private readonly waiters = new Set<(mask: number) => void>();
   add(fn: (mask: number) => void): () => void {
+    if (!this.waiters.has(fn)) waitQueueStats.waiters++;
     this.waiters.add(fn);
-    return () => this.waiters.delete(fn);
+    return () => {
+      if (this.waiters.delete(fn)) waitQueueStats.waiters--;
+    };
   }
   /** wake_up_poll() */
   wake(mask: number): void {
@@ -52,6 +58,8 @@ export interface FileOperations {
   read?(file: File, length: number, pos: number): Uint8Array | number;
   write?(file: File, data: Uint8Array, pos: number): number;
   showFdinfo?(file: File): string;
+  /** the name d_path() gives the file (dentry_operations.d_dname), when it is not a path */
+  dname?(file: File): string;
   /** after release, when the last reference is gone (the dentry's d_release) */
   finalRelease?(file: File): void;
 }
@@ -62,6 +70,10 @@ let nextIno = 1000;
 export class Inode {
   ino: number;
   size = 0;
+  /** i_mode: an anon inode's is 0600 with no file-type bits (alloc_anon_inode) */
+  mode = 0o600;
+  /** i_rdev of a device node */
+  rdev = 0;
   /** i_private */
   private: unknown = null;
   constructor(ino?: number) {
@@ -84,8 +96,10 @@ export class File {
   refcount = 1;
   fPos = 0;
   readonly inode: Inode;
-  /** the dentry name (what d_path shows), e.g. "dmabuf", "sync_file", "memfd:name" */
+  /** the dentry name, e.g. "dmabuf", "sync_file", "memfd:name" */
   readonly name: string;
+  /** the path it was opened by, for files opened by path (what d_path shows for them) */
+  path: string | null = null;
 
   constructor(inode: Inode, name: string, flags: number, fops: FileOperations, privateData: unknown = null) {
     this.inode = inode;
@@ -126,4 +140,10 @@ export function fput(file: File): void {
   fileStats.live--;
   file.fOp.release?.(file.inode, file);
   file.fOp.finalRelease?.(file);
+}
+
+/** d_path() of an open file: what /proc/<pid>/fd/<n> links to. */
+export function dPath(file: File): string {
+  if (file.fOp.dname) return file.fOp.dname(file);
+  return file.path ?? `anon_inode:${file.name}`;
 }

@@ -15,6 +15,7 @@ import { allocPages, freePages, GFP_KERNEL } from '../mm/page-alloc.js';
 import { Backing, type Page, PAGE_SIZE } from '../mm/page.js';
 import { VM_SHARED, VM_WRITE, type Vma } from '../mm/vma.js';
 import { File, FMODE_WRITE, Inode, type FileOperations } from './file.js';
+import { S_IFREG } from '../../uapi/stat.js';
 
 /** The largest a memfd may grow (its SharedArrayBuffer reserves this much address space). */
 export const MEMFD_MAX_BYTES = 2 ** 30;
@@ -40,6 +41,8 @@ export class ShmemInode {
 }
 
 const shmemFops: FileOperations = {
+  // An unlinked tmpfs file: d_path() appends " (deleted)".
+  dname: (file) => `/${file.name} (deleted)`,
   llseek(file, offset, whence): number {
     const info = file.privateData as ShmemInode;
     let base: number;
@@ -130,7 +133,14 @@ export function memfdCreate(name: string, flags: number): File | number {
   const info = new ShmemInode(name, seals);
   const inode = new Inode();
   inode.private = info;
+  // shmem_file_setup(): a regular file, rwx for everyone (the memfd is reachable only through its fd).
+  inode.mode = S_IFREG | 0o777;
   return new File(inode, `memfd:${name}`, O_RDWR | O_LARGEFILE, shmemFops, info);
+}
+
+/** i_size of a shmem file. */
+export function shmemSize(file: File): number {
+  return (file.privateData as ShmemInode).size;
 }
 
 /** shmem_file(): whether a file is backed by shmem (a memfd). */

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  EACCES, EBADF, EINTR, EINVAL, ENODEV, ENOMEM, ENOTTY, EOVERFLOW, EPERM, ESPIPE, ESRCH,
+  EACCES, EBADF, EINTR, EINVAL, ENODEV, ENOENT, ENOMEM, ENOTTY, EOVERFLOW, EPERM, ESPIPE, ESRCH,
 } from '../lib/errno.js';
 import { tasks, type Task } from '../lib/task.js';
 import type { UserArg } from '../lib/uaccess.js';
@@ -20,8 +20,11 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, 
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
 import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
-import { FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
-import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemTruncate } from './memfd.js';
+import { dPath, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
+import { encodeStat } from '../../uapi/stat.js';
+import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
+import { pr_warn } from '../lib/printk.js';
+import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemSize, shmemTruncate } from './memfd.js';
 import { vfsList, vfsOpen, vfsReadText } from './vfs.js';
 
 /** DEFAULT_POLLMASK: files without a poll op are always ready. */
@@ -166,7 +169,7 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
   if (!len || len > 2 ** 47) return -ENOMEM;
   let vmFlags = (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
   if (flags & MAP_ANONYMOUS) {
-    const vma = new Vma(task.nextAddr, len, 0, vmFlags | VM_MAYREAD | VM_MAYWRITE | (type === MAP_PRIVATE ? 0 : VM_SHARED | VM_MAYSHARE));
+    const vma = new Vma(task.mm.nextAddr, len, 0, vmFlags | VM_MAYREAD | VM_MAYWRITE | (type === MAP_PRIVATE ? 0 : VM_SHARED | VM_MAYSHARE));
     vma.view = new Backing('anon', len).view(0, len);
     return install(task, vma);
   }
@@ -186,7 +189,7 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
   if (acc === O_WRONLY) return -EACCES;
   vmFlags |= VM_MAYREAD;
   if (!file.fOp.mmap) return -ENODEV;
-  const vma = new Vma(task.nextAddr, len, Number(offset >> BigInt(PAGE_SHIFT)), vmFlags);
+  const vma = new Vma(task.mm.nextAddr, len, Number(offset >> BigInt(PAGE_SHIFT)), vmFlags);
   vma.vmFile = file;
   const ret = await file.fOp.mmap(file, vma);
   if (ret) return ret;
@@ -197,9 +200,9 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
 }
 
 function install(task: Task, vma: Vma): Vma {
-  const id = task.nextVmaId++;
-  task.mm.set(id, vma);
-  task.nextAddr += vma.length() + PAGE_SIZE;
+  const id = task.mm.nextVmaId++;
+  task.mm.vmas.set(id, vma);
+  task.mm.nextAddr += vma.length() + PAGE_SIZE;
   (vma as Vma & { id: number }).id = id;
   return vma;
 }
@@ -211,9 +214,9 @@ export function vmaId(vma: Vma): number {
 
 /** munmap() of a whole mapping: -EINVAL for an unknown one. */
 export function sysMunmap(task: Task, id: number): number {
-  const vma = task.mm.get(id);
+  const vma = task.mm.vmas.get(id);
   if (!vma) return -EINVAL;
-  task.mm.delete(id);
+  task.mm.vmas.delete(id);
   vma.close?.();
   if (vma.vmFile) fput(vma.vmFile as File);
   vma.view = null;
@@ -288,6 +291,65 @@ export async function sysPoll(task: Task, fds: PollFd[], timeoutMs: number): Pro
   }
 }
 
+/** fstat(fd): struct stat of the open file (cp_new_stat), or -EBADF. */
+export function sysFstat(task: Task, fd: number): Uint8Array | number {
+  const file = task.files.lookup(fd);
+  if (!file) return -EBADF;
+  const inode = file.inode;
+  return encodeStat({
+    st_ino: BigInt(inode.ino),
+    st_mode: inode.mode,
+    st_nlink: 1n,
+    st_rdev: BigInt(inode.rdev),
+    st_size: BigInt(isShmemFile(file) ? shmemSize(file) : inode.size),
+    st_blksize: BigInt(PAGE_SIZE),
+  });
+}
+
+/**
+ * readlink(path): the target of /proc/<pid>/fd/<n> (d_path of the open
+ * file), -ENOENT for a process or descriptor that does not exist, -EINVAL
+ * for a path that is not a symbolic link.
+ */
+export function sysReadlink(task: Task, path: string): string | number {
+  const m = /^\/proc\/(self|\d+)\/fd\/(\d+)$/.exec(path);
+  if (!m) return -EINVAL;
+  const owner = m[1] === 'self' ? task : tasks.get(Number(m[1]));
+  if (!owner) return -ENOENT;
+  const file = owner.files.lookup(Number(m[2]));
+  if (!file) return -ENOENT;
+  return dPath(file);
+}
+
+/** sysctl fs.nr_open: the most a hard RLIMIT_NOFILE may be */
+const NR_OPEN = 1024 * 1024;
+const RLIM_NLIMITS = 16;
+
+/**
+ * prlimit64(pid, resource, new, old) for this process (pid 0 or its own):
+ * the old limit, and the new one set when `setNew`. Only RLIMIT_NOFILE
+ * limits anything here; the others read as unlimited and cannot be set
+ * (-EINVAL, said in the kernel log). -EINVAL for cur > max or a resource
+ * out of range, -EPERM for a hard limit above fs.nr_open, -ESRCH for
+ * another pid.
+ */
+export function sysPrlimit(task: Task, pid: number, resource: number, cur: bigint, max: bigint, setNew: number): bigint[] | number {
+  if (pid !== 0 && pid !== task.pid) return -ESRCH;
+  if (!Number.isInteger(resource) || resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
+  const nofile = resource === RLIMIT_NOFILE;
+  const old = nofile ? [BigInt(task.files.nofile), BigInt(task.files.nofileMax)] : [RLIM_INFINITY, RLIM_INFINITY];
+  if (!setNew) return old;
+  if (cur > max) return -EINVAL;
+  if (!nofile) {
+    pr_warn(`prlimit64: resource ${resource} is not modelled by this machine`);
+    return -EINVAL;
+  }
+  if (max > BigInt(NR_OPEN)) return -EPERM;
+  task.files.nofile = Number(cur);
+  task.files.nofileMax = Number(max);
+  return old;
+}
+
 /** getdents() of a directory of the pseudo filesystems: the names, or -ENOENT. */
 export function sysReaddir(_task: Task, path: string): string[] | number {
   return vfsList(path);
@@ -344,7 +406,7 @@ export function fdsInFlight(): number {
 export function sysExit(task: Task): void {
   if (!tasks.has(task.pid)) return;
   task.kill();
-  for (const id of [...task.mm.keys()]) sysMunmap(task, id);
+  for (const id of [...task.mm.vmas.keys()]) sysMunmap(task, id);
   task.files.closeAll();
   for (const [token, msg] of inFlight) {
     if (msg.to === task.pid) {

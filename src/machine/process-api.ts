@@ -1,0 +1,80 @@
+/**
+ * The interface of a process, whatever the backend: the syscalls a program
+ * makes (each synchronous, like libc, with an async twin) and what a
+ * process offers besides. The emulated machine's Process implements it,
+ * and so does the native backend's, whose calls go to the host kernel.
+ */
+import type { PollFdEntry } from './syscalls.js';
+import type { Stat } from '../uapi/stat.js';
+
+/** A resource limit (struct rlimit): Infinity stands for RLIM_INFINITY. */
+export interface Rlimit {
+  cur: number;
+  max: number;
+}
+
+/** A signal handler: runs in the process's thread with the signal's number. */
+export type SignalHandler = (sig: number) => void;
+
+/** The last argument of every async twin. */
+export interface CallOptions {
+  /** aborts the call: it is cancelled inside the kernel, and the promise rejects with the signal's reason */
+  signal?: AbortSignal;
+}
+
+/**
+ * The syscalls, with Linux's arguments and answers. Each throws a
+ * SyscallError (`code`, negative `errno`, `syscall`, and `path` for the
+ * calls that take one) where Linux returns an error.
+ */
+export interface Syscalls {
+  /** open(2): an fd for a device node or a text file of procfs, debugfs or sysfs. */
+  open(path: string, flags?: number, mode?: number): number;
+  /** close(2) */
+  close(fd: number): void;
+  /** dup(2) */
+  dup(fd: number): number;
+  /** ioctl(2): `arg` holds the C struct (its user-pointer fields are byte offsets into it), and its output fields are written back into it; or a plain integer argument. */
+  ioctl(fd: number, request: number, arg?: Uint8Array | number): number;
+  /** mmap(2) with a NULL address: a zero-copy view of the mapping (its length rounded up to whole pages). */
+  mmap(length: number, prot: number, flags: number, fd: number, offset?: number | bigint): Uint8Array;
+  /** munmap(2) of a whole mapping, named by the view mmap returned. */
+  munmap(view: Uint8Array): void;
+  /** lseek(2): the new position. */
+  lseek(fd: number, offset: number, whence: number): number;
+  /** poll(2): the number of entries with events; each entry's `revents` is filled in. */
+  poll(fds: PollFdEntry[], timeoutMs: number): number;
+  /** The whole text of a procfs, debugfs or sysfs file (open, read to the end, close). */
+  readFile(path: string): string;
+  /** The names in a directory (opendir/readdir): /dev/dma_heap, /sys/kernel/dmabuf/buffers, … */
+  readdir(path: string): string[];
+  /** memfd_create(2) */
+  memfdCreate(name: string, flags?: number): number;
+  /** ftruncate(2) */
+  ftruncate(fd: number, length: number): void;
+  /** fcntl(2) with an integer argument */
+  fcntl(fd: number, cmd: number, arg?: number): number;
+  /** read(2) of up to `length` bytes (fewer at the end of the file). */
+  read(fd: number, length: number): Uint8Array;
+  /** write(2): the bytes written. */
+  write(fd: number, bytes: Uint8Array): number;
+  /** Send a descriptor to process `toPid` (SCM_RIGHTS): a one-use token for it to receive. */
+  sendFd(fd: number, toPid: number): string;
+  /** Receive a descriptor sent to this process: a new fd of its own. */
+  receiveFd(token: string, flags?: number): number;
+  /** fstat(2) */
+  fstat(fd: number): Stat;
+  /** readlink(2), e.g. of /proc/self/fd/N. */
+  readlink(path: string): string;
+  /** getrlimit(2) (prlimit64 of this process) */
+  getrlimit(resource: number): Rlimit;
+  /** setrlimit(2) (prlimit64 of this process) */
+  setrlimit(resource: number, limit: Rlimit): void;
+  /** kill(2): send signal `sig` to process `pid` (0 checks that it exists). */
+  kill(pid: number, sig: number): void;
+}
+
+/** The async twin of every syscall: the same arguments, then {@link CallOptions}. */
+export type AsyncSyscalls = {
+  [K in keyof Syscalls as `${K}Async`]: (...args: [...Parameters<Syscalls[K]>, CallOptions?]) => Promise<ReturnType<Syscalls[K]>>;
+};
