@@ -2,7 +2,6 @@
 /**
  * The `dmabuf` command.
  */
-import { demoFences } from './demo-fences.js';
 import { demoPipeline, parsePipelineArgs, PIPELINE_DEFAULTS as D } from './demo-pipeline.js';
 
 const HELP = `usage: dmabuf <command> [options]
@@ -29,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demoPipeline(parsePipelineArgs(argv.slice(1)));
     case 'fences':
-      return demoFences();
+      // The one command that runs the kernel face in this thread: loaded only for it.
+      return (await import('./demo-fences.js')).demoFences();
     case '--help':
     case '-h':
     case 'help':

@@ -86,9 +86,11 @@ export class Machine implements AsyncDisposable {
       worker.once('message', (msg: { type: string }) => (msg.type === 'ready' ? resolve() : reject(new Error(`kernel: ${msg.type}`))));
     });
     worker.on('error', (e) => process.stderr.write(`dmabuf kernel thread failed: ${e.stack ?? e}\n`));
+    const machine = new Machine(worker, doorbell);
     // The kernel thread alone does not keep the program running: a pending call does.
+    // (After the message listener: adding one to a Worker refs it again.)
     worker.unref();
-    return new Machine(worker, doorbell);
+    return machine;
   }
 
   private fail(what: string): SyscallError {
