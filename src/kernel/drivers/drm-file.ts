@@ -160,6 +160,8 @@ async function drmIoctl(file: File, cmd: number, arg: UserArg, task: Task): Prom
 
 const drmFops: FileOperations = {
   unlockedIoctl: drmIoctl,
+  // noop_llseek: the position stays where it is (drm_fops in the Linux 6.12 drm_file.c).
+  llseek: (file) => file.fPos,
   mmap: (file: File, vma: Vma) => drmGemMmap(file.privateData as DrmFile, vma),
   release(_inode, file): void {
     vgemClose(file.privateData as DrmFile);

@@ -13,7 +13,7 @@ import type { UserArg } from '../lib/uaccess.js';
 import { armTimeout } from '../lib/time.js';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET_SEALS, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_APPEND,
-  O_CLOEXEC, O_DIRECT, O_NOATIME, O_NONBLOCK, O_RDONLY, O_WRONLY, SEEK_END,
+  O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NOATIME, O_NONBLOCK, SEEK_END,
   VALID_OPEN_FLAGS,
 } from '../../uapi/fcntl.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
@@ -32,8 +32,9 @@ const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
 /** openat(AT_FDCWD, path, flags, mode) */
 export async function sysOpen(task: Task, path: string, flags: number): Promise<number> {
-  // open(2) (not openat2) ignores unknown flag bits: build_open_flags() masks them off.
-  flags &= VALID_OPEN_FLAGS;
+  // open(2) (not openat2) ignores unknown flag bits: build_open_flags() masks them off; and
+  // on a 64-bit kernel it always adds O_LARGEFILE (force_o_largefile(), fs/open.c).
+  flags = (flags & VALID_OPEN_FLAGS) | O_LARGEFILE;
   const fd = task.files.getUnusedFdFlags(flags);
   if (fd < 0) return fd;
   const file = await vfsOpen(task, path, flags);
@@ -140,6 +141,8 @@ export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): numb
     case F_GETFL:
       return file.fFlags;
     case F_SETFL: {
+      // setfl(): O_DIRECT on a file that cannot do direct I/O (no FMODE_CAN_ODIRECT: none here) is -EINVAL.
+      if (arg & O_DIRECT) return -EINVAL;
       const changeable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
       file.fFlags = (file.fFlags & ~changeable) | (arg & changeable);
       return 0;
@@ -178,15 +181,15 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
   // file_mmap_ok(): an anon inode can address up to ULONG_MAX, a regular (shmem) file up to LLONG_MAX.
   const maxsize = isShmemFile(file) ? 0x7fffffffffffffffn : 0xffffffffffffffffn;
   if (offset + BigInt(len) > maxsize) return -EOVERFLOW;
-  const acc = file.fFlags & O_ACCMODE;
+  // The file's mode, not its access-mode bits, decides: an fd opened with O_ACCMODE (3) may neither read nor write.
   if (type !== MAP_PRIVATE) {
-    if (prot & PROT_WRITE && acc === O_RDONLY) return -EACCES;
+    if (prot & PROT_WRITE && !(file.fMode & FMODE_WRITE)) return -EACCES;
     vmFlags |= VM_SHARED | VM_MAYSHARE;
-    if (acc !== O_RDONLY) vmFlags |= VM_MAYWRITE;
+    if (file.fMode & FMODE_WRITE) vmFlags |= VM_MAYWRITE;
   } else {
     vmFlags |= VM_MAYWRITE;
   }
-  if (acc === O_WRONLY) return -EACCES;
+  if (!(file.fMode & FMODE_READ)) return -EACCES;
   vmFlags |= VM_MAYREAD;
   if (!file.fOp.mmap) return -ENODEV;
   const vma = new Vma(task.mm.nextAddr, len, Number(offset >> BigInt(PAGE_SHIFT)), vmFlags);
