@@ -15,16 +15,12 @@ import { runInNewContext } from 'node:vm';
 import { FdTable } from '../kernel/fs/fdtable.js';
 import { devNullOpen } from '../kernel/fs/vfs.js';
 import { O_RDONLY, O_WRONLY } from '../uapi/fcntl.js';
-import { Task } from '../kernel/lib/task.js';
-import { memInit, type MemoryConfig } from '../kernel/mm/page-alloc.js';
-import { systemHeapCreate } from '../kernel/heaps/system-heap.js';
-import { cmaHeapCreate } from '../kernel/heaps/cma-heap.js';
-import { pr_info, dmesg } from '../kernel/lib/printk.js';
-import { getTaint } from '../kernel/lib/bug.js';
-import { dmaBufStats } from '../kernel/buf/dma-buf.js';
-import { dmaFenceStats } from '../kernel/fence/dma-fence.js';
-import { pagesAllocated } from '../kernel/mm/page-alloc.js';
-import { fdsInFlight, sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
+import { Task } from '../kernel/fs/task.js';
+import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
+import { startKernel } from '../kernel/init.js';
+import { statsRead } from '../kernel/lib/stats.js';
+import { dmesg } from '../kernel/lib/printk.js';
+import { sysClose, sysDup, sysExit, sysFcntl, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysRead, sysReadFile, sysReaddir, sysReceiveFd, sysSendFd, sysWrite, vmaId, type PollFd } from '../kernel/fs/syscalls.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
 import type { MachineStats } from './boot.js';
@@ -50,11 +46,7 @@ const DOZE_SLICE_MS = opts.dozeSliceMs ?? 1;
 /** how long after the last request the thread dozes before parking, ns */
 const DOZE_NS = 100_000_000;
 
-Object.assign(kconfig, opts.kconfig ?? {});
-memInit(opts.memory ?? {});
-systemHeapCreate();
-cmaHeapCreate();
-pr_info('dmabuf: kernel booted');
+startKernel({ kconfig: opts.kconfig, memory: opts.memory });
 
 interface Proc {
   task: Task;
@@ -360,9 +352,9 @@ async function loop(): Promise<void> {
   }
 }
 
-/** What the kernel holds (Machine.stats()). */
+/** What the kernel holds (Machine.stats()): every counter its subsystems registered at init. */
 function stats(): MachineStats {
-  return { dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint(), fences: dmaFenceStats.live };
+  return statsRead() as unknown as MachineStats;
 }
 
 parentPort!.on('message', (msg: { type: string; channel?: SharedArrayBuffer; port?: MessagePort; comm?: string }) => {

@@ -5,10 +5,18 @@
  */
 import { krefGet } from '../lib/kref.js';
 import { WARN } from '../lib/bug.js';
+import type { ModuleRef } from '../lib/module.js';
 import { O_ACCMODE } from '../../uapi/fcntl.js';
 import type { Vma } from '../mm/vma.js';
-import type { Task } from '../lib/task.js';
 import type { UserArg } from '../lib/uaccess.js';
+
+/**
+ * struct task_struct, declared forward as in C (`struct task_struct;`):
+ * the caller a file operation is handed. fs/task.ts completes it (it is
+ * its Task), so this file needs neither the task nor the fd table a task
+ * holds, which both need File.
+ */
+export interface TaskStruct {}
 
 export const FMODE_READ = 0x1;
 export const FMODE_WRITE = 0x2;
@@ -43,12 +51,14 @@ export class WaitQueue {
 
 /** struct file_operations (the ones this kernel uses) */
 export interface FileOperations {
+  /** .open: called on a file just made for a registered node (privateData is the node's data); a negative errno fails the open */
+  open?(inode: Inode, file: File): number | Promise<number>;
   release?(inode: Inode, file: File): void;
   llseek?(file: File, offset: number, whence: number): number;
   mmap?(file: File, vma: Vma): number | Promise<number>;
   poll?(file: File, pt: PollTable | null): number | Promise<number>;
   /** arg: the user buffer (struct bytes) or a number; task: the caller (its fd table and signals) */
-  unlockedIoctl?(file: File, cmd: number, arg: UserArg, task: Task): number | Promise<number>;
+  unlockedIoctl?(file: File, cmd: number, arg: UserArg, task: TaskStruct): number | Promise<number>;
   read?(file: File, length: number, pos: number): Uint8Array | number;
   write?(file: File, data: Uint8Array, pos: number): number;
   showFdinfo?(file: File): string;
@@ -86,6 +96,8 @@ export class File {
   readonly inode: Inode;
   /** the dentry name (what d_path shows), e.g. "dmabuf", "sync_file", "memfd:name" */
   readonly name: string;
+  /** the module whose code the file runs (fops->owner), held until the last fput; null for built-in code */
+  owner: ModuleRef | null = null;
 
   constructor(inode: Inode, name: string, flags: number, fops: FileOperations, privateData: unknown = null) {
     this.inode = inode;
@@ -124,6 +136,9 @@ export function fput(file: File): void {
   }
   if (--file.refcount > 0) return;
   fileStats.live--;
+  // A file whose open failed was never opened: nothing to release (fput of an unopened file frees it).
+  if (!(file.fMode & FMODE_OPENED)) return;
   file.fOp.release?.(file.inode, file);
   file.fOp.finalRelease?.(file);
+  file.owner?.put();
 }

@@ -1,10 +1,11 @@
 /**
  * struct task_struct, the part the kernel uses: the calling process's
- * file table, its name, and whether a signal is pending (as an
- * AbortSignal that fires when the process is signalled or killed).
+ * file table and address space, its name, and whether a signal is pending
+ * (as an AbortSignal that fires when the process is signalled or killed).
  */
-import type { FdTable } from '../fs/fdtable.js';
+import type { FdTable } from './fdtable.js';
 import type { Vma } from '../mm/vma.js';
+import { statsRegister } from '../lib/stats.js';
 
 let nextPid = 1;
 
@@ -40,4 +41,15 @@ export class Task {
   get exited(): boolean {
     return this.abort.signal.aborted;
   }
+}
+
+/** fork_init(): the live task count joins the kernel's counters (Machine.stats().processes). */
+export function forkInit(): number {
+  return statsRegister('processes', () => tasks.size);
+}
+
+// Completes the forward declaration of file.ts (file operations are handed
+// the calling task; the task holds the fd table, which holds files).
+declare module './file.js' {
+  interface TaskStruct extends Task {}
 }
