@@ -1,9 +1,8 @@
 /**
  * The import graph of src/ and the rules of docs/layering.json applied to
  * it: which imports break the layering, which files import each other in a
- * cycle, and where an errno is written as a number. Used by
- * layering.test.ts; `node dist/test/architecture/imports.js` prints the
- * same report.
+ * cycle, and where an errno is written as a number (layering.test.ts
+ * asserts there are none and prints what it finds).
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';

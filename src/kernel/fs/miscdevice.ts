@@ -9,7 +9,7 @@ import { EINVAL, ENOENT } from '../lib/errno.js';
 import type { ModuleRef } from '../lib/module.js';
 import { S_IFCHR } from '../../uapi/stat.js';
 import type { FileOperations } from './file.js';
-import { devDir, FileNode, registryAdd, registryMkdirs, registryRemove, type OpenFn } from './registry.js';
+import { devDir, FileNode, registryAdd, registryMkdirs, registryRemove, type DirNode, type OpenFn } from './registry.js';
 
 /** struct miscdevice, the parts a node needs */
 export interface MiscDevice {
@@ -49,11 +49,21 @@ export function miscRegister(misc: MiscDevice): number {
   return 0;
 }
 
-/** misc_deregister(): remove the node (files already open stay open). 0, or -ENOENT if it was not registered. */
+/**
+ * misc_deregister(): remove the node (files already open stay open), and
+ * the directories on its path that are left empty, as devtmpfs does. 0, or
+ * -ENOENT if it was not registered.
+ */
 export function miscDeregister(misc: MiscDevice): number {
   const node = nodes.get(misc);
   if (!node) return -ENOENT;
   nodes.delete(misc);
+  let dir = node.parent;
   registryRemove(node);
+  while (dir && dir !== devDir && dir.entries().length === 0) {
+    const up: DirNode | null = dir.parent;
+    registryRemove(dir);
+    dir = up;
+  }
   return 0;
 }

@@ -188,6 +188,7 @@ describe('open rules of each filesystem', () => {
     assert.equal(miscDeregister(misc), 0);
     assert.equal(miscDeregister(misc), -ENOENT);
     assert.equal(await sysOpen(task, '/dev/test/fops-node', O_RDWR), -ENOENT);
+    assert.equal(sysReaddir(task, '/dev/test'), -ENOENT, 'devtmpfs removes the directory left empty');
   });
 
   test('debugfs files and directories come and go with their driver', async () => {
