@@ -8,7 +8,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
 import type { kconfig } from '../kernel/lib/kconfig.js';
-import { EIO } from '../kernel/lib/errno.js';
+import { EIO } from '../uapi/errno.js';
 import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_LASTPID, DOORBELL_RING, type ProcessHandle, type TraceRecord } from './protocol.js';
 import { Process } from './process.js';
 import { SyscallError } from './errors.js';

@@ -2,13 +2,13 @@
  * Syscall failures, shaped like Node's SystemError: `code` ('EINVAL'),
  * `errno` (negative, -22), `syscall` ('ioctl').
  */
-import { errname } from '../kernel/lib/errno.js';
+import { errnoName } from '../uapi/errno.js';
 
 const MESSAGES: Record<string, string> = {
   EPERM: 'operation not permitted', ENOENT: 'no such file or directory', ESRCH: 'no such process', EINTR: 'interrupted system call',
   EIO: 'i/o error', EBADF: 'bad file descriptor', EAGAIN: 'resource temporarily unavailable', ENOMEM: 'not enough memory',
   EACCES: 'permission denied', EFAULT: 'bad address', EBUSY: 'resource busy or locked', EEXIST: 'file already exists',
-  ENODEV: 'no such device', EINVAL: 'invalid argument', EMFILE: 'too many open files', ENOTTY: 'inappropriate ioctl for device',
+  ENODEV: 'no such device', ENOTDIR: 'not a directory', EISDIR: 'illegal operation on a directory', EINVAL: 'invalid argument', EMFILE: 'too many open files', ENOTTY: 'inappropriate ioctl for device',
   EFBIG: 'file too large', ENOSPC: 'no space left on device', ESPIPE: 'invalid seek', EDEADLK: 'resource deadlock avoided',
   ENOSYS: 'function not implemented', ETIME: 'timer expired', EOVERFLOW: 'value too large for defined data type',
   EBADFD: 'file descriptor in bad state', ETIMEDOUT: 'connection timed out', ECANCELED: 'operation canceled',
@@ -29,7 +29,7 @@ export class SyscallError extends Error {
   readonly syscall: string;
   readonly path?: string;
   constructor(err: number, syscall: string, detail?: string, path?: string) {
-    const code = errname(err) ?? `E${Math.abs(err)}`;
+    const code = errnoName(err) ?? `E${Math.abs(err)}`;
     super(`${code}: ${MESSAGES[code] ?? 'error'}, ${syscall}${detail ? ` ${detail}` : ''}`);
     this.name = 'SyscallError';
     this.code = code;

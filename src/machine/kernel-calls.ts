@@ -3,7 +3,7 @@
  * calling thread and the arguments as the table unpacks them. The compiler
  * checks that every syscall of the table has one, with the table's types.
  */
-import type { Task } from '../kernel/lib/task.js';
+import type { Task } from '../kernel/fs/task.js';
 import {
   sysClose, sysDup, sysFcntl, sysFstat, sysFtruncate, sysIoctl, sysLseek, sysMemfdCreate, sysMmap, sysMunmap, sysOpen, sysPoll, sysPrlimit,
   sysRead, sysReadFile, sysReaddir, sysReadlink, sysReceiveFd, sysSendFd, sysWrite, vmaId,

@@ -13,21 +13,16 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { FdTable } from '../kernel/fs/fdtable.js';
-import { waitQueueStats } from '../kernel/fs/file.js';
-import { devNullOpen } from '../kernel/fs/vfs.js';
+import { devNullOpen } from '../kernel/fs/mem.js';
 import { O_RDONLY, O_WRONLY } from '../uapi/fcntl.js';
-import { Task, tasks } from '../kernel/lib/task.js';
-import { memInit } from '../kernel/mm/page-alloc.js';
-import { systemHeapCreate } from '../kernel/heaps/system-heap.js';
-import { cmaHeapCreate } from '../kernel/heaps/cma-heap.js';
-import { pr_info, pr_warn, dmesg } from '../kernel/lib/printk.js';
-import { getTaint } from '../kernel/lib/bug.js';
-import { dmaBufStats } from '../kernel/buf/dma-buf.js';
-import { dmaFenceStats } from '../kernel/fence/dma-fence.js';
-import { pagesAllocated } from '../kernel/mm/page-alloc.js';
-import { fdsInFlight, sysExit } from '../kernel/fs/syscalls.js';
+import { Task, tasks } from '../kernel/fs/task.js';
+import { startKernel } from '../kernel/init.js';
+import { statsRead } from '../kernel/lib/stats.js';
+import { pr_warn, dmesg } from '../kernel/lib/printk.js';
+import { sysExit } from '../kernel/fs/syscalls.js';
 import { sendSignal, setSignalSink } from '../kernel/fs/signal.js';
-import { EINTR, EIO, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from '../kernel/lib/errno.js';
+import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS } from '../kernel/lib/errno.js';
+import { EINTR, EIO, ENOSYS, ESRCH } from '../uapi/errno.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
 import type { BootOptions, MachineStats } from './boot.js';
@@ -48,11 +43,7 @@ const DOZE_SLICE_MS = opts.dozeSliceMs ?? 1;
 /** how long after the last request the thread dozes before parking, ns */
 const DOZE_NS = 100_000_000;
 
-Object.assign(kconfig, opts.kconfig ?? {});
-memInit(opts.memory ?? {});
-systemHeapCreate();
-cmaHeapCreate();
-pr_info('dmabuf: kernel booted');
+startKernel({ kconfig: opts.kconfig, memory: opts.memory });
 
 interface Proc {
   /** the process (its first thread) */
@@ -368,9 +359,9 @@ async function loop(): Promise<void> {
   }
 }
 
-/** What the kernel holds (Machine.stats()). */
+/** What the kernel holds (Machine.stats()): every counter its subsystems registered at init. */
 function stats(): MachineStats {
-  return { dmabufs: dmaBufStats.live, pages: pagesAllocated(), inFlight: fdsInFlight(), processes: procs.size, taint: getTaint(), fences: dmaFenceStats.live, waiters: waitQueueStats.waiters };
+  return statsRead() as unknown as MachineStats;
 }
 
 /** A message from the machine (boot.ts): `id` pairs it with its answer. */

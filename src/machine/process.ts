@@ -7,7 +7,7 @@
  * table (syscalls.ts). Failures throw SyscallError.
  */
 import { isMainThread, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { EBADF, EFAULT, EINTR, EINVAL, EIO, ESRCH } from '../kernel/lib/errno.js';
+import { EBADF, EFAULT, EINTR, EINVAL, EIO, ESRCH } from '../uapi/errno.js';
 import { decodeStat, type Stat } from '../uapi/stat.js';
 import { RLIM_INFINITY, signalName } from '../uapi/signal.js';
 import { SyscallError } from './errors.js';

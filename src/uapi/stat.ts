@@ -10,6 +10,11 @@ export const S_IFBLK = 0o060000;
 export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
+export const S_IRWXU = 0o700;
+export const S_IRUSR = 0o400;
+export const S_IWUSR = 0o200;
+export const S_IRUGO = 0o444;
+export const S_IWUGO = 0o222;
 
 /** sizeof(struct stat) on x86-64 */
 export const SIZEOF_STAT = 144;

@@ -85,6 +85,21 @@ describe('syscalls', () => {
     assert.match(p.readFile(`/proc/self/fdinfo/${fd}`), /name:\tframe\n$/);
     p.exit();
   });
+
+  test('readdir of the pseudo filesystems lists what the drivers registered at init', () => {
+    const p = machine.spawn();
+    const fd = heapAlloc(p, 4096);
+    const ino = /ino:\t(\d+)/.exec(p.readFile(`/proc/self/fdinfo/${fd}`))![1];
+    assert.ok(p.readdir('/sys/kernel/dmabuf/buffers').includes(ino));
+    assert.deepEqual(p.readdir(`/sys/kernel/dmabuf/buffers/${ino}`), ['exporter_name', 'size']);
+    assert.deepEqual(p.readdir('/sys/kernel/dmabuf'), ['buffers']);
+    assert.deepEqual(p.readdir('/sys/kernel/debug/sync'), ['info', 'sw_sync']);
+    assert.deepEqual(p.readdir('/proc/self/fdinfo'), ['0', '1', '2', String(fd)]);
+    // opendir() is open(path, O_DIRECTORY): the open fails with ENOTDIR.
+    assert.throws(() => p.readdir('/dev/udmabuf'), { code: 'ENOTDIR', syscall: 'open' });
+    assert.throws(() => p.open('/sys/kernel/debug/sw_sync', u.O_RDWR), { code: 'ENOENT' }, 'Linux 6.x has <debugfs>/sync/sw_sync only');
+    p.exit();
+  });
 });
 
 describe('/dev/kmsg', () => {

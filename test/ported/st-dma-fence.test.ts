@@ -1,8 +1,8 @@
 /**
  * Port of drivers/dma-buf/st-dma-fence.c (suite "dma-buf-fence"), every
  * subtest under its original name. The assertions are the original's; where
- * the KUnit version (2026) and the SUBTEST version of the seed era differ,
- * the seed era's contract wins (dma_fence_signal returns -EINVAL when the
+ * the KUnit version (2026) and the SUBTEST version of Linux 6.1-6.12 differ,
+ * the 6.x contract wins (dma_fence_signal returns -EINVAL when the
  * fence was already signaled; the ops stay attached after signalling), and
  * the KUnit version's dma_fence_check_and_signal()/test_signaled_flag()
  * checks are asserted too.

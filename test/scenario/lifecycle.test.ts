@@ -1,5 +1,5 @@
 /**
- * The buffer-sharing lifecycle of the seed guide (dma-buf-sharing.txt):
+ * The buffer-sharing lifecycle of Linux's DMA-BUF guide (Documentation/dma-buf-sharing.txt, Linux 3.3):
  * 1. the exporter announces the buffer (dma_buf_export);
  * 2. userspace gets an fd and passes it to the users;
  * 3. each user device attaches;

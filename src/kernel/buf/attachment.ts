@@ -1,14 +1,14 @@
 /**
  * Attachments and mappings (drivers/dma-buf/dma-buf.c): attach, detach,
  * pin, map_attachment and unmap, and move_notify, with the locking rules
- * of dma-buf.h-v6:
+ * of the Linux 6.x dma-buf.h:
  *
  * - attach/detach are called without the resv lock (they take it);
  * - pin/unpin/map/unmap need the resv lock held; the _unlocked variants
  *   take it themselves;
  * - when importer and exporter differ in being dynamic, attach pins (for a
  *   dynamic exporter) and maps the buffer once, BIDIRECTIONAL, and every
- *   map returns that cached table (the era of the seed header).
+ *   map returns that cached table (as Linux 6.x up to 6.12 does).
  */
 import { WARN } from '../lib/bug.js';
 import { coherencyDeviceRead, coherencyMapped } from './coherency.js';

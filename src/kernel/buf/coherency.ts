@@ -21,7 +21,7 @@ import type { Device } from '../mm/device.js';
 import { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { Page } from '../mm/page.js';
 import type { SgTable } from '../mm/scatterlist.js';
-import type { DmaBuf } from './dma-buf.js';
+import type { DmaBuf } from './dma-buf-struct.js';
 
 interface Watch {
   /** the buffer's bytes, page run by page run, as the exporter mapped them */

@@ -12,7 +12,7 @@ import { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, type DmaDataDirection } from '../mm/d
 import { IosysMap } from '../mm/iosys-map.js';
 import { PAGE_SHIFT } from '../mm/page.js';
 import type { Vma } from '../mm/vma.js';
-import type { DmaBuf } from './dma-buf.js';
+import type { DmaBuf } from './dma-buf-struct.js';
 
 /**
  * __dma_buf_begin_cpu_access(): wait for the implicit fences the access

@@ -1,12 +1,18 @@
 /**
- * What a dma-buf shows of itself: debugfs bufinfo (dma_buf_debug_show),
- * /proc/<pid>/fdinfo lines (dma_buf_show_fdinfo), and the sysfs stats
- * attributes (dma-buf-sysfs-stats.c). Byte for byte Linux's formats.
+ * What the dma-bufs show of themselves: debugfs bufinfo
+ * (dma_buf_debug_show) and the sysfs stats attributes
+ * (dma-buf-sysfs-stats.c), byte for byte Linux's formats, and
+ * dma_buf_init(), which registers them (the fdinfo lines are
+ * dma_buf_show_fdinfo in dma-buf.ts).
  */
 import { ENOENT } from '../lib/errno.js';
-import { fput, getFile, type File } from '../fs/file.js';
-import type { DmaBuf } from './dma-buf.js';
-import { dmaBufList } from './dma-buf.js';
+import { kconfig } from '../lib/kconfig.js';
+import { statsRegister } from '../lib/stats.js';
+import { fput, getFile } from '../fs/file.js';
+import { debugfsCreateDir, debugfsCreateFile } from '../fs/debugfs.js';
+import { kernelKobj, kobjectCreateAndAdd, sysfsCreateDynamicDir, sysfsGroupNode } from '../fs/sysfs.js';
+import type { DirNode } from '../fs/registry.js';
+import { dmaBufList, dmaBufStats } from './dma-buf.js';
 
 const pad = (n: number, w = 8): string => String(n).padStart(w, '0');
 const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
@@ -46,14 +52,6 @@ export async function dmaBufDebugShow(signal?: AbortSignal): Promise<string | nu
   return s;
 }
 
-/** dma_buf_show_fdinfo(): the dma-buf's lines of /proc/<pid>/fdinfo/<fd> (count excludes procfs's own reference). */
-export function dmaBufShowFdinfo(file: File): string {
-  const dmabuf = file.privateData as DmaBuf;
-  let s = `size:\t${dmabuf.size}\ncount:\t${dmabuf.file.refcount - 1}\nexp_name:\t${dmabuf.expName}\n`;
-  if (dmabuf.name !== null) s += `name:\t${dmabuf.name}\n`;
-  return s;
-}
-
 /** /sys/kernel/dmabuf/buffers: the directory names (inode numbers). */
 export function dmaBufSysfsBuffers(): string[] {
   return dmaBufList().map((b) => String(b.ino));
@@ -68,4 +66,29 @@ export function dmaBufSysfsRead(ino: number, attr: string): string | number {
   return -ENOENT;
 }
 
+/** The sysfs directory of one buffer: exporter_name and size, read-only. */
+function dmaBufSysfsDir(name: string): DirNode | null {
+  const buf = dmaBufList().find((b) => String(b.ino) === name);
+  if (!buf) return null;
+  const ino = buf.ino;
+  return sysfsGroupNode(name, [
+    { name: 'exporter_name', mode: 0o444, show: () => dmaBufSysfsRead(ino, 'exporter_name') },
+    { name: 'size', mode: 0o444, show: () => dmaBufSysfsRead(ino, 'size') },
+  ]);
+}
 
+/**
+ * dma_buf_init() (subsys_initcall): <debugfs>/dma_buf/bufinfo (0444), with
+ * CONFIG_DMABUF_SYSFS_STATS the /sys/kernel/dmabuf/buffers directory (one
+ * entry per live buffer), and the live dma-buf count among the kernel's
+ * counters (Machine.stats().dmabufs).
+ */
+export function dmaBufInit(): number {
+  const dir = debugfsCreateDir('dma_buf', null);
+  debugfsCreateFile('bufinfo', 0o444, dir, null, { show: ({ task }) => dmaBufDebugShow(task.signal) });
+  if (kconfig.DMABUF_SYSFS_STATS) {
+    const dmabuf = kobjectCreateAndAdd('dmabuf', kernelKobj);
+    sysfsCreateDynamicDir('buffers', dmabuf, { list: dmaBufSysfsBuffers, lookup: dmaBufSysfsDir });
+  }
+  return statsRegister('dmabufs', () => dmaBufStats.live);
+}

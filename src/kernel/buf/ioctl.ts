@@ -6,7 +6,7 @@
  */
 import { EFAULT, EINVAL, ENOMEM, ENOTTY } from '../lib/errno.js';
 import { copyFromUser, copyToUser, strndupUser, type UserArg } from '../lib/uaccess.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { O_CLOEXEC } from '../../uapi/fcntl.js';
 import {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_NAME_LEN, DMA_BUF_SET_NAME_A,
@@ -21,7 +21,7 @@ import { SyncFile, syncFileGetFence } from '../sync/sync-file.js';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { File } from '../fs/file.js';
 import type { FdTable } from '../fs/fdtable.js';
-import type { DmaBuf } from './dma-buf.js';
+import type { DmaBuf } from './dma-buf-struct.js';
 import { dmaBufBeginCpuAccess, dmaBufEndCpuAccess } from './cpu-access.js';
 
 /** DMA_BUF_IOCTL_SYNC with decoded flags: the direction rules, then begin or end CPU access. */

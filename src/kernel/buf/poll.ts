@@ -9,14 +9,12 @@
 import { dmaResvUsageRw, dmaResvForEachFence } from '../resv/dma-resv.js';
 import type { DmaFence, DmaFenceCb } from '../fence/dma-fence.js';
 import { fput, getFile, type File, type PollTable } from '../fs/file.js';
-import type { DmaBuf, DmaBufPollCb } from './dma-buf.js';
+import type { DmaBuf, DmaBufPollCb } from './dma-buf-struct.js';
 
-export const EPOLLIN = 0x001;
-export const EPOLLPRI = 0x002;
-export const EPOLLOUT = 0x004;
-export const EPOLLERR = 0x008;
-export const EPOLLHUP = 0x010;
-export const EPOLLNVAL = 0x020;
+import { EPOLLERR, EPOLLIN, EPOLLOUT } from '../../uapi/eventpoll.js';
+
+/** The event bits, for kernel-face users of dma_buf_poll (defined in uapi/eventpoll). */
+export { EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLNVAL } from '../../uapi/eventpoll.js';
 
 /** dma_buf_poll_cb(): a fence signaled: wake pollers, disarm, drop the file reference. */
 function dmaBufPollCb(fence: DmaFence | null, cb: DmaFenceCb): void {

@@ -6,8 +6,9 @@
  */
 import { EFAULT, EINVAL, ENOENT } from '../lib/errno.js';
 import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
+import { miscRegister } from '../fs/miscdevice.js';
 import { setS32, setU32, setU64, u64 } from '../../uapi/struct.js';
 import { _IOC_DIRSHIFT, _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_WRITE } from '../../uapi/ioctl.js';
 import {
@@ -171,5 +172,10 @@ const drmFops: FileOperations = {
 /** drm_open() of /dev/dri/card0 */
 export function drmOpen(flags: number): File {
   return new File(new Inode(), 'dri/card0', flags, drmFops, vgemOpen());
+}
+
+/** drm_dev_register() of the vgem device (vgem_init, module_init): its primary node /dev/dri/card0. */
+export function vgemInit(): number {
+  return miscRegister({ name: 'dri/card0', open: ({ flags }) => drmOpen(flags) });
 }
 

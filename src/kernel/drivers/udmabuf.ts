@@ -6,8 +6,9 @@
  */
 import { EBADFD, EFAULT, EINVAL, ENOMEM, ENOTTY, kerr, ptrErr } from '../lib/errno.js';
 import { copyFromUser, type UserArg } from '../lib/uaccess.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
+import { miscRegister } from '../fs/miscdevice.js';
 import {
   SIZEOF_UDMABUF_CREATE_ITEM, SIZEOF_UDMABUF_CREATE_LIST, UDMABUF_CREATE, UDMABUF_CREATE_LIST, udmabufCreate as udmabufCreateCodec, udmabufCreateList,
 } from '../../uapi/udmabuf.js';
@@ -219,4 +220,9 @@ const udmabufFops: FileOperations = { unlockedIoctl: udmabufIoctl };
 /** open() of /dev/udmabuf (a misc device) */
 export function udmabufOpen(flags: number): File {
   return new File(new Inode(), 'udmabuf', flags, udmabufFops, udmabufDevice);
+}
+
+/** udmabuf_dev_init(): the /dev/udmabuf misc device (module_init). */
+export function udmabufDevInit(): number {
+  return miscRegister({ name: 'udmabuf', open: ({ flags }) => udmabufOpen(flags) });
 }

@@ -18,6 +18,7 @@ import { krefGet, krefGetUnlessZero, krefPut } from '../lib/kref.js';
 import type { Out } from '../lib/out.js';
 import { armTimeout, bootKtime, jiffies, ktimeGet, MAX_SCHEDULE_TIMEOUT } from '../lib/time.js';
 import { tracepoint } from '../lib/trace.js';
+import { statsRegister } from '../lib/stats.js';
 
 /** Flag bits of dma_fence.flags (≈6.17 numbering; use the names). */
 export const DMA_FENCE_FLAG_SEQNO64_BIT = 0;
@@ -114,6 +115,11 @@ function initTraceFields(f: DmaFence): Record<string, string | number> {
 
 /** Fence accounting, for leak checks: fences initialised and not yet released. */
 export const dmaFenceStats = { live: 0, created: 0 };
+
+/** Registers the live fence count with the kernel's counters (Machine.stats().fences). */
+export function dmaFenceInit(): number {
+  return statsRegister('fences', () => dmaFenceStats.live);
+}
 
 /**
  * struct dma_fence. Implementers subclass it (as Linux embeds it); the

@@ -5,10 +5,19 @@
  */
 import { krefGet } from '../lib/kref.js';
 import { WARN } from '../lib/bug.js';
+import { statsRegister } from '../lib/stats.js';
+import type { ModuleRef } from '../lib/module.js';
 import { O_ACCMODE } from '../../uapi/fcntl.js';
 import type { Vma } from '../mm/vma.js';
-import type { Task } from '../lib/task.js';
 import type { UserArg } from '../lib/uaccess.js';
+
+/**
+ * struct task_struct, declared forward as in C (`struct task_struct;`):
+ * the caller a file operation is handed. fs/task.ts completes it (it is
+ * its Task), so this file needs neither the task nor the fd table a task
+ * holds, which both need File.
+ */
+export interface TaskStruct {}
 
 export const FMODE_READ = 0x1;
 export const FMODE_WRITE = 0x2;
@@ -27,6 +36,11 @@ export interface PollTable {
 
 /** Entries on every wait queue (a leak check: a cancelled or interrupted wait leaves none). */
 export const waitQueueStats = { waiters: 0 };
+
+/** The wait-queue entry count joins the kernel's counters (Machine.stats().waiters). */
+export function waitQueueStatsInit(): number {
+  return statsRegister('waiters', () => waitQueueStats.waiters);
+}
 
 /** wait_queue_head_t: pollers waiting for a file's events. */
 export class WaitQueue {
@@ -49,12 +63,14 @@ export class WaitQueue {
 
 /** struct file_operations (the ones this kernel uses) */
 export interface FileOperations {
+  /** .open: called on a file just made for a registered node (privateData is the node's data); a negative errno fails the open */
+  open?(inode: Inode, file: File): number | Promise<number>;
   release?(inode: Inode, file: File): void;
   llseek?(file: File, offset: number, whence: number): number;
   mmap?(file: File, vma: Vma): number | Promise<number>;
   poll?(file: File, pt: PollTable | null): number | Promise<number>;
   /** arg: the user buffer (struct bytes) or a number; task: the caller (its fd table and signals) */
-  unlockedIoctl?(file: File, cmd: number, arg: UserArg, task: Task): number | Promise<number>;
+  unlockedIoctl?(file: File, cmd: number, arg: UserArg, task: TaskStruct): number | Promise<number>;
   read?(file: File, length: number, pos: number): Uint8Array | number;
   write?(file: File, data: Uint8Array, pos: number): number;
   showFdinfo?(file: File): string;
@@ -100,6 +116,8 @@ export class File {
   readonly name: string;
   /** the path it was opened by, for files opened by path (what d_path shows for them) */
   path: string | null = null;
+  /** the module whose code the file runs (fops->owner), held until the last fput; null for built-in code */
+  owner: ModuleRef | null = null;
 
   constructor(inode: Inode, name: string, flags: number, fops: FileOperations, privateData: unknown = null) {
     this.inode = inode;
@@ -138,8 +156,11 @@ export function fput(file: File): void {
   }
   if (--file.refcount > 0) return;
   fileStats.live--;
+  // A file whose open failed was never opened: nothing to release (fput of an unopened file frees it).
+  if (!(file.fMode & FMODE_OPENED)) return;
   file.fOp.release?.(file.inode, file);
   file.fOp.finalRelease?.(file);
+  file.owner?.put();
 }
 
 /** d_path() of an open file: what /proc/<pid>/fd/<n> links to. */

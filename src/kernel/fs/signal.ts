@@ -7,7 +7,7 @@
  */
 import { EINVAL, EPERM, ESRCH } from '../lib/errno.js';
 import { pr_warn } from '../lib/printk.js';
-import { tasks, type Task } from '../lib/task.js';
+import { tasks, type Task } from './task.js';
 import { NSIG_STANDARD, SIGKILL, SIGSTOP, signalDefault, signalName } from '../../uapi/signal.js';
 
 /**

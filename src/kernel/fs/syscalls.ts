@@ -8,9 +8,10 @@ import { randomUUID } from 'node:crypto';
 import {
   EACCES, EBADF, EINTR, EINVAL, ENODEV, ENOENT, ENOMEM, ENOTTY, EOVERFLOW, EPERM, ESPIPE, ESRCH,
 } from '../lib/errno.js';
-import { tasks, type Task } from '../lib/task.js';
+import { tasks, type Task } from './task.js';
 import type { UserArg } from '../lib/uaccess.js';
 import { armTimeout } from '../lib/time.js';
+import { statsRegister } from '../lib/stats.js';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET_SEALS, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_APPEND,
   O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NOATIME, O_NONBLOCK, SEEK_END,
@@ -353,9 +354,9 @@ export function sysPrlimit(task: Task, pid: number, resource: number, cur: bigin
   return old;
 }
 
-/** getdents() of a directory of the pseudo filesystems: the names, or -ENOENT. */
-export function sysReaddir(_task: Task, path: string): string[] | number {
-  return vfsList(path);
+/** getdents() of a directory of the pseudo filesystems: the names, or -ENOENT, -ENOTDIR. */
+export function sysReaddir(task: Task, path: string): string[] | number {
+  return vfsList(task, path);
 }
 
 /** Whole text of a procfs/debugfs/sysfs file. */
@@ -400,6 +401,11 @@ export function sysReceiveFd(task: Task, token: string, flags: number): number {
 /** Descriptors still in flight (leak checks). */
 export function fdsInFlight(): number {
   return inFlight.size;
+}
+
+/** Registers the descriptors in flight with the kernel's counters (Machine.stats().inFlight). */
+export function fdPassingInit(): number {
+  return statsRegister('inFlight', fdsInFlight);
 }
 
 /**

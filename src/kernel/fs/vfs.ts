@@ -1,103 +1,137 @@
 /**
- * Path lookup for the files this machine has: the device nodes
- * (/dev/dma_heap/*, /dev/udmabuf, /dev/dri/card0), sw_sync in debugfs, and
- * the text files of debugfs, sysfs and procfs, generated when opened.
+ * Path lookup and open (fs/namei.c, fs/open.c) over the registry of the
+ * pseudo filesystems: every path is resolved in registry.ts, which drivers
+ * fill at init, so the VFS knows no driver. What an open may do depends on
+ * the node's filesystem: device nodes, debugfs and procfs files pass the
+ * usual permission check (processes here are root, who may read and write
+ * any regular file: CAP_DAC_OVERRIDE); sysfs attributes refuse a mode
+ * their show/store cannot serve (-EACCES).
  */
-import { EACCES, EINVAL, ENOENT } from '../lib/errno.js';
-import { tasks, type Task } from '../lib/task.js';
-import { O_ACCMODE, O_CLOEXEC, O_RDONLY } from '../../uapi/fcntl.js';
-import { dmaHeapFind, dmaHeapOpen, dmaHeaps } from '../heaps/dma-heap.js';
-import { udmabufOpen } from '../drivers/udmabuf.js';
-import { drmOpen } from '../drivers/drm-file.js';
-import { swSyncOpen, syncInfoDebugfsShow } from '../sync/sw-sync.js';
-import { dmaBufDebugShow, dmaBufSysfsBuffers, dmaBufSysfsRead } from '../buf/debug.js';
-import { File, Inode, type FileOperations } from './file.js';
-import { devKmsgOpen } from './kmsg.js';
+import { EACCES, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO } from '../lib/errno.js';
+import { O_ACCMODE, O_CLOEXEC, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET } from '../../uapi/fcntl.js';
+import { S_IRUGO, S_IWUGO } from '../../uapi/stat.js';
+import { FMODE_OPENED, File, Inode, fput, type FileOperations } from './file.js';
+import { DirNode, FileNode, registryWalk, type Dentry, type LookupContext } from './registry.js';
+import type { Task } from './task.js';
 
-/** Mount ids shown in fdinfo (anon_inodefs, the dmabuf pseudo filesystem, devtmpfs, debugfs/sysfs/proc, tmpfs) */
-export const MNT_ID: Record<string, number> = { dmabuf: 9, anon: 15, dev: 22, pseudo: 24, shmem: 1 };
 
-/** The text of a generated file, or a negative errno. */
-async function textOf(task: Task, path: string): Promise<string | number> {
-  if (path === '/sys/kernel/debug/dma_buf/bufinfo') return dmaBufDebugShow(task.signal);
-  if (path === '/sys/kernel/debug/sync/info') return syncInfoDebugfsShow();
-  let m = /^\/sys\/kernel\/dmabuf\/buffers\/(\d+)\/(exporter_name|size)$/.exec(path);
-  if (m) return dmaBufSysfsRead(Number(m[1]), m[2]);
-  m = /^\/proc\/(self|\d+)\/fdinfo\/(\d+)$/.exec(path);
-  if (m) {
-    const owner = m[1] === 'self' ? task : tasks.get(Number(m[1]));
-    if (!owner) return -ENOENT;
-    return fdinfo(owner, Number(m[2]));
-  }
-  return -ENOENT;
-}
+/** What an open of a node gets when the module owning it is going away (fops_get failing, per filesystem). */
+const GONE: Record<string, number> = { devtmpfs: -ENODEV, debugfs: -ENXIO, sysfs: -ENODEV, proc: -ENOENT, rootfs: -ENOENT };
 
-/** /proc/<pid>/fdinfo/<fd>: the generic lines, then the file's own (show_fdinfo). */
-export function fdinfo(owner: Task, fd: number): string | number {
-  const file = owner.files.lookup(fd);
-  if (!file) return -ENOENT;
-  let flags = file.fFlags;
-  if (owner.files.isCloexec(fd)) flags |= O_CLOEXEC;
-  const mnt = file.name === 'dmabuf' ? MNT_ID.dmabuf : file.name.startsWith('memfd:') ? MNT_ID.shmem : MNT_ID.anon;
-  // procfs holds a reference while it shows the file (show_fdinfo excludes it from dma-buf's count).
-  file.refcount++;
-  const own = file.fOp.showFdinfo?.(file) ?? '';
-  file.refcount--;
-  return `pos:\t${file.fPos}\nflags:\t0${flags.toString(8)}\nmnt_id:\t${mnt}\nino:\t${file.inode.ino}\n${own}`;
-}
-
-/** A seq_file-like read-only file over a text generated at open. */
-function textFile(name: string, text: string): File {
+/** A seq_file-like file over a text generated at open; a sysfs store, if any, takes writes. */
+function textFile(node: FileNode, flags: number, text: string, ctx: LookupContext): File {
   const bytes = new TextEncoder().encode(text);
   const fops: FileOperations = {
-    read(file, length, pos): Uint8Array {
+    read(_file, length, pos): Uint8Array {
       return bytes.slice(pos, pos + length);
     },
     llseek(file, offset, whence): number {
-      const base = whence === 0 ? 0 : whence === 1 ? file.fPos : whence === 2 ? bytes.length : NaN;
+      const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? file.fPos : whence === SEEK_END ? bytes.length : NaN;
       if (Number.isNaN(base) || base + offset < 0) return -EINVAL;
       file.fPos = base + offset;
       return file.fPos;
     },
   };
-  return new File(new Inode(), name, O_RDONLY, fops, null);
+  const store = node.store;
+  if (store) fops.write = (_file, data) => store(ctx, data);
+  return new File(new Inode(), node.name, flags, fops, node.data);
 }
 
-/** The files in a directory of the pseudo filesystems (for listings). */
-export function vfsList(dir: string): string[] | number {
-  if (dir === '/dev/dma_heap') return dmaHeaps().map((h) => h.name);
-  if (dir === '/sys/kernel/dmabuf/buffers') return dmaBufSysfsBuffers();
-  return -ENOENT;
+/** A directory opened for reading (its entries come from readdir; read(2) is -EISDIR). */
+const dirFops: FileOperations = {
+  read: () => -EISDIR,
+  llseek(file, offset, whence): number {
+    // dcache_dir_lseek(): SEEK_SET and SEEK_CUR only.
+    const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? file.fPos : NaN;
+    if (Number.isNaN(base) || base + offset < 0) return -EINVAL;
+    file.fPos = base + offset;
+    return file.fPos;
+  },
+};
+
+/** May this open go ahead? 0 or -EACCES (sysfs: the attribute must serve the access mode). */
+function mayOpen(node: FileNode, flags: number): number {
+  if (node.fs !== 'sysfs') return 0;
+  const acc = flags & O_ACCMODE;
+  if (acc !== O_RDONLY && (!(node.mode & S_IWUGO) || !node.store)) return -EACCES;
+  if (acc !== O_WRONLY && (!(node.mode & S_IRUGO) || !node.show)) return -EACCES;
+  return 0;
+}
+
+/** Open a registered file, the owner's reference already held: the File, or a negative errno. */
+async function openNode(node: FileNode, task: Task, flags: number): Promise<File | number> {
+  if (node.open) return node.open({ task, flags, node });
+  if (node.fops) {
+    const inode = new Inode();
+    inode.private = node.data;
+    const file = new File(inode, node.name, flags, node.fops, node.data);
+    if (!node.fops.open) return file;
+    // Not opened until .open succeeds: a failed open releases nothing.
+    file.fMode &= ~FMODE_OPENED;
+    const ret = await node.fops.open(inode, file);
+    if (ret < 0) {
+      fput(file);
+      return ret;
+    }
+    file.fMode |= FMODE_OPENED;
+    return file;
+  }
+  if (!node.show && !node.store) return -ENXIO;
+  // The text is made for a reader only (seq_file makes it on the first read; here at open).
+  const ctx = { task };
+  const text = node.show && (flags & O_ACCMODE) !== O_WRONLY ? await node.show(ctx) : '';
+  return typeof text === 'number' ? text : textFile(node, flags, text, ctx);
 }
 
 /** do_sys_open(): a new File for `path`, or a negative errno. */
 export async function vfsOpen(task: Task, path: string, flags: number): Promise<File | number> {
-  const heap = /^\/dev\/dma_heap\/(.+)$/.exec(path);
-  // Only registered heaps have a device node: another name is not found by path lookup.
-  if (heap) return dmaHeapFind(heap[1]) ? dmaHeapOpen(heap[1], flags & ~O_CLOEXEC) : -ENOENT;
-  if (path === '/dev/udmabuf') return udmabufOpen(flags & ~O_CLOEXEC);
-  if (path === '/dev/null') return devNullOpen(flags & ~O_CLOEXEC);
-  if (path === '/dev/kmsg') return devKmsgOpen(flags & ~O_CLOEXEC);
-  if (path === '/dev/dri/card0') return drmOpen(flags & ~O_CLOEXEC);
-  if (path === '/sys/kernel/debug/sync/sw_sync' || path === '/sys/kernel/debug/sw_sync') return swSyncOpen(task, flags & ~O_CLOEXEC);
-  const text = await textOf(task, path);
-  if (typeof text === 'number') return text;
-  if ((flags & O_ACCMODE) !== O_RDONLY) return -EACCES;
-  return textFile(path.split('/').pop()!, text);
+  const node = registryWalk(path, { task });
+  if (typeof node === 'number') return node;
+  flags &= ~O_CLOEXEC;
+  if (node instanceof DirNode) {
+    if ((flags & O_ACCMODE) !== O_RDONLY) return -EISDIR;
+    return new File(new Inode(), node.name, flags, dirFops, null);
+  }
+  const file = node as FileNode;
+  const perm = mayOpen(file, flags);
+  if (perm) return perm;
+  // fops_get(): the owner stays loaded while the open runs, and then while the file is open.
+  const owner = file.owner;
+  if (owner && !owner.tryGet()) return GONE[file.fs];
+  let opened: File | number;
+  try {
+    opened = await openNode(file, task, flags);
+  } catch (e) {
+    owner?.put();
+    throw e;
+  }
+  if (owner) {
+    if (typeof opened === 'number' || opened.owner) owner.put();
+    else opened.owner = owner;
+  }
+  return opened;
 }
 
 /** Read a generated text file in one go (procfs/debugfs/sysfs), or a negative errno. */
-export function vfsReadText(task: Task, path: string): Promise<string | number> {
-  return textOf(task, path);
+export async function vfsReadText(task: Task, path: string): Promise<string | number> {
+  const node: Dentry | number = registryWalk(path, { task });
+  if (typeof node === 'number') return node;
+  if (node instanceof DirNode) return -EISDIR;
+  const file = node as FileNode;
+  if (!file.show) return -EINVAL;
+  const owner = file.owner;
+  if (owner && !owner.tryGet()) return GONE[file.fs];
+  try {
+    return await file.show({ task });
+  } finally {
+    owner?.put();
+  }
 }
 
-/** /dev/null: reads end at once, writes vanish (what a new process has on fds 0, 1 and 2 here). */
-const nullFops: FileOperations = {
-  read: () => new Uint8Array(0),
-  write: (_f, data) => data.length,
-  llseek: () => 0,
-};
-
-export function devNullOpen(flags: number): File {
-  return new File(new Inode(), 'null', flags, nullFops, null);
+/** getdents() of a directory: the names, or -ENOENT, -ENOTDIR. */
+export function vfsList(task: Task, path: string): string[] | number {
+  const node = registryWalk(path, { task });
+  if (typeof node === 'number') return node;
+  if (!(node instanceof DirNode)) return -ENOTDIR;
+  return node.list({ task });
 }

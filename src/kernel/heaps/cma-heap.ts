@@ -11,7 +11,7 @@ import { Backing, type Page, PAGE_SHIFT, PAGE_SIZE } from '../mm/page.js';
 import { sgAllocTableFromPages, type SgTable } from '../mm/scatterlist.js';
 import { VM_MAYSHARE, VM_SHARED, vmaMapPages, type Vma } from '../mm/vma.js';
 import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { dmaHeapAdd, dmaHeapGetName, type DmaHeap } from './dma-heap.js';
 import { HeapBuffer, heapBufferOps } from './heap-buffer.js';
 

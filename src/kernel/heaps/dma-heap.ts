@@ -5,10 +5,11 @@
 import { O_ACCMODE, O_CLOEXEC } from '../../uapi/fcntl.js';
 import { pageAlign } from '../mm/page.js';
 import type { DmaBuf } from '../buf/dma-buf.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, ESPIPE, kerr, ptrErr } from '../lib/errno.js';
 import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
+import { miscRegister } from '../fs/miscdevice.js';
 import { dmaBufFd, dmaBufPut } from '../buf/dma-buf.js';
 import { DMA_HEAP_IOCTL_ALLOC, dmaHeapAllocationData } from '../../uapi/dma-heap.js';
 import { _IOC_NR, _IOC_SIZE, _IOC_READ, _IOC_WRITE, _IOC_DIRSHIFT } from '../../uapi/ioctl.js';
@@ -41,8 +42,10 @@ export class DmaHeap {
 const heaps: DmaHeap[] = [];
 
 /**
- * dma_heap_add(exp_info): register a heap. Throws -EINVAL without a name
- * or an allocate op, or for a name in use; -EBUSY when all minors are taken.
+ * dma_heap_add(exp_info): register a heap and its /dev/dma_heap/<name>
+ * node. Throws -EINVAL without a name or an allocate op, or for a name in
+ * use; -EBUSY when all minors are taken; the node's error if it cannot be
+ * made.
  */
 export function dmaHeapAdd(info: DmaHeapExportInfo): DmaHeap {
   if (!info.name || !info.name.length) throw kerr(-EINVAL, 'dma_heap: cannot add heap without a name');
@@ -53,6 +56,9 @@ export function dmaHeapAdd(info: DmaHeapExportInfo): DmaHeap {
   while (used.has(minor)) minor++;
   if (minor >= NUM_HEAP_MINORS) throw kerr(-EBUSY, 'dma_heap: Unable to get minor number for heap');
   const heap = new DmaHeap(info.name, info.ops, info.priv ?? null, minor);
+  const name = info.name;
+  const ret = miscRegister({ name: `dma_heap/${name}`, open: ({ flags }) => dmaHeapOpen(name, flags) });
+  if (ret) throw kerr(ret, `dma_heap: Unable to create device for ${name}`);
   heaps.push(heap);
   return heap;
 }

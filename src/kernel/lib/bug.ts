@@ -6,6 +6,7 @@
  * ends with the kernel tainted by a BUG or with a WARN it did not expect.
  */
 import { KERN_EMERG, KERN_WARNING, printk } from './printk.js';
+import { statsRegister } from './stats.js';
 
 /** Taint bits, with Linux's numbers (include/linux/panic.h). */
 export const TAINT_DIE = 7;
@@ -99,4 +100,9 @@ export function BUG(text = 'BUG'): never {
 /** BUG_ON(cond) */
 export function BUG_ON(cond: unknown, text = 'BUG_ON'): void {
   if (cond) BUG(text);
+}
+
+/** Registers the taint mask with the kernel's counters (Machine.stats().taint). */
+export function taintInit(): number {
+  return statsRegister('taint', getTaint);
 }

@@ -1,45 +1,37 @@
 /**
- * Linux errno values (x86-64, include/uapi/asm-generic/errno-base.h and
- * errno.h) plus the kernel-internal codes (include/linux/errno.h) that
- * kernel-face functions may return but that never reach userspace.
+ * The errno values the kernel uses: Linux's userspace table
+ * (src/uapi/errno.ts, include/uapi/asm-generic/errno*.h) plus the
+ * kernel-internal codes (include/linux/errno.h) that kernel-face functions
+ * may return but that never reach userspace; and KernelError, the thrown
+ * form of an ERR_PTR.
  */
-export const errnoNames = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8,
-  EBADF: 9, ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15,
-  EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22,
-  ENFILE: 23, EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29,
-  EROFS: 30, EMLINK: 31, EPIPE: 32, EDOM: 33, ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36,
-  ENOLCK: 37, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40, ENOMSG: 42, EIDRM: 43, ENOSTR: 60,
-  ENODATA: 61, ETIME: 62, ENOSR: 63, EREMOTE: 66, ENOLINK: 67, EPROTO: 71, EBADMSG: 74,
-  EOVERFLOW: 75, ENOTUNIQ: 76, EBADFD: 77, EREMCHG: 78, EILSEQ: 84, ENOTSOCK: 88,
-  EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95,
-  EADDRINUSE: 98, ENETDOWN: 100, ENOBUFS: 105, ETIMEDOUT: 110, ECONNREFUSED: 111,
-  EUCLEAN: 117, EREMOTEIO: 121, ENOMEDIUM: 123, EMEDIUMTYPE: 124, ENOKEY: 126,
-  EALREADY: 114, EINPROGRESS: 115, ESTALE: 116, EDQUOT: 122, ECANCELED: 125,
-  EOWNERDEAD: 130, ENOTRECOVERABLE: 131, ERFKILL: 132, EHWPOISON: 133,
-  // kernel-internal (include/linux/errno.h)
+import { errnoNames as uapiErrnoNames } from '../../uapi/errno.js';
+
+export {
+  EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT,
+  EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY, EFBIG,
+  ENOSPC, ESPIPE, EROFS, EPIPE, ERANGE, EDEADLK, ENAMETOOLONG, ENOSYS, ENODATA, ETIME,
+  EPROTO, EOVERFLOW, EBADFD, EOPNOTSUPP, ETIMEDOUT, EALREADY, ECANCELED, EREMOTEIO,
+  EWOULDBLOCK, EDEADLOCK,
+} from '../../uapi/errno.js';
+
+/** include/linux/errno.h: codes that stay inside the kernel (a syscall never returns them, bar a bug). */
+export const kernelErrnoNames = {
   ERESTARTSYS: 512, ERESTARTNOINTR: 513, ERESTARTNOHAND: 514, ENOIOCTLCMD: 515,
   ERESTART_RESTARTBLOCK: 516, EPROBE_DEFER: 517, EOPENSTALE: 518, ENOPARAM: 519,
   EBADHANDLE: 521, ENOTSYNC: 522, EBADCOOKIE: 523, ENOTSUPP: 524, ETOOSMALL: 525,
   ESERVERFAULT: 526, EBADTYPE: 527, EJUKEBOX: 528, EIOCBQUEUED: 529, ERECALLCONFLICT: 530,
 } as const;
 
-export type ErrnoName = keyof typeof errnoNames;
+/** Every errno the kernel knows: userspace's and the kernel-internal ones. */
+export const errnoNames = { ...uapiErrnoNames, ...kernelErrnoNames } as const;
 
-/** EWOULDBLOCK and EDEADLOCK are aliases in Linux. */
-export const EWOULDBLOCK = errnoNames.EAGAIN;
-export const EDEADLOCK = errnoNames.EDEADLK;
+export type ErrnoName = keyof typeof errnoNames;
 
 /** include/linux/err.h: values in [-MAX_ERRNO, -1] are error codes. */
 export const MAX_ERRNO = 4095;
 
-export const {
-  EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT,
-  EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY, EFBIG,
-  ENOSPC, ESPIPE, EROFS, EPIPE, ERANGE, EDEADLK, ENAMETOOLONG, ENOSYS, ENODATA, ETIME,
-  EPROTO, EOVERFLOW, EBADFD, EOPNOTSUPP, ETIMEDOUT, EALREADY, ECANCELED, ERESTARTSYS, EREMOTEIO,
-  ENOIOCTLCMD, EPROBE_DEFER, ENOTSUPP, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK,
-} = errnoNames;
+export const { ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, ENOIOCTLCMD, EPROBE_DEFER, ENOTSUPP } = kernelErrnoNames;
 
 const byNumber = new Map<number, ErrnoName>();
 for (const [name, value] of Object.entries(errnoNames) as [ErrnoName, number][]) {

@@ -114,7 +114,7 @@ export class IosysMap {
 }
 
 /**
- * struct dma_buf_map (dma-buf.h-v5.15): the same structure under its name
+ * struct dma_buf_map (Linux 5.15's dma-buf.h): the same structure under its name
  * before Linux 5.18 renamed it iosys_map.
  */
 export { IosysMap as DmaBufMap };

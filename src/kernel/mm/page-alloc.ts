@@ -10,6 +10,7 @@
  */
 import { WARN } from '../lib/bug.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
+import { statsRegister } from '../lib/stats.js';
 import { Backing, memMapInsert, memMapRemove, Page, PAGE_SHIFT, PAGE_SIZE, type ZoneName } from './page.js';
 
 /** MAX_PAGE_ORDER: the largest block is 2^10 pages (4 MiB). */
@@ -227,4 +228,9 @@ export function getOrder(size: number): number {
   let order = 0;
   while (PAGE_SIZE << order < size) order++;
   return order;
+}
+
+/** Registers the allocated page count with the kernel's counters (Machine.stats().pages). */
+export function pageAllocInit(): number {
+  return statsRegister('pages', pagesAllocated);
 }

@@ -4,16 +4,17 @@
  * a point (sync_pt) at value N signals when the timeline reaches N. Points
  * use 32-bit seqno semantics, so the timeline may wrap.
  *
- * This is the kernel object; opening <debugfs>/sync/sw_sync and its ioctls
- * are built on it by the file layer.
+ * The timeline object, <debugfs>/sync/sw_sync (a new timeline per open,
+ * and its ioctls) and <debugfs>/sync/info.
  */
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { krefGet, krefPut } from '../lib/kref.js';
 import type { Out } from '../lib/out.js';
 import { EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY } from '../lib/errno.js';
 import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
+import { debugfsCreateDir, debugfsCreateFile } from '../fs/debugfs.js';
 import type { FdTable } from '../fs/fdtable.js';
 import { O_CLOEXEC } from '../../uapi/fcntl.js';
 import {
@@ -292,4 +293,15 @@ const swSyncFops: FileOperations = {
 /** sw_sync_debugfs_open(): a new timeline named after the opening task. */
 export function swSyncOpen(task: Task, flags: number): File {
   return new File(new Inode(), 'sw_sync', flags, swSyncFops, new SyncTimeline(task.comm));
+}
+
+/**
+ * sync_debugfs_init() (late_initcall): <debugfs>/sync/info (0444) and
+ * <debugfs>/sync/sw_sync (0644), the only sw_sync node of Linux 6.x
+ * (drivers/dma-buf/sync_debug.c).
+ */
+export function syncDebugfsInit(): void {
+  const dir = debugfsCreateDir('sync', null);
+  debugfsCreateFile('info', 0o444, dir, null, { show: () => syncInfoDebugfsShow() });
+  debugfsCreateFile('sw_sync', 0o644, dir, null, { open: ({ task, flags }) => swSyncOpen(task, flags) });
 }

@@ -7,17 +7,16 @@ import { shouldFailAlloc } from '../lib/failslab.js';
 import { strscpy } from '../lib/string.js';
 import { EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY } from '../lib/errno.js';
 import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
-import type { Task } from '../lib/task.js';
+import type { Task } from '../fs/task.js';
 import { DmaFenceCb, type DmaFence } from '../fence/dma-fence.js';
 import { dmaFenceUnwrapForEach, dmaFenceUnwrapMerge } from '../fence/dma-fence-unwrap.js';
 import { File, Inode, WaitQueue, fput, type FileOperations, type PollTable } from '../fs/file.js';
 import type { FdTable } from '../fs/fdtable.js';
 import { O_CLOEXEC, O_RDONLY } from '../../uapi/fcntl.js';
+import { EPOLLIN } from '../../uapi/eventpoll.js';
 import {
   SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, SIZEOF_SYNC_FENCE_INFO,
 } from '../../uapi/sync_file.js';
-
-const EPOLLIN = 0x001;
 
 /** sizeof(sync_file.user_name), sizeof(sync_file_info.name) */
 export const SYNC_FILE_NAME_LEN = 32;

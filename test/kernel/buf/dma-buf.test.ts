@@ -1,5 +1,5 @@
 /**
- * The dma-buf core against drivers/dma-buf/dma-buf.c and dma-buf.h-v6:
+ * The dma-buf core against drivers/dma-buf/dma-buf.c and the Linux 6.x dma-buf.h:
  * export validation, file, fd/get/put, release, llseek, mmap, vmap,
  * attach/map/pin rules, move_notify, CPU access, the ioctls, poll and the
  * introspection text.
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { expectWarn, inFreshKernel, sleep } from '../../helpers/harness.js';
 import { testExporter } from '../../helpers/exporter.js';
 import {
-  dmaBufExport, dmaBufFd, dmaBufGet, dmaBufList, dmaBufPut, getDmaBuf, isDmaBufFile, type DmaBufOps,
+  dmaBufExport, dmaBufFd, dmaBufGet, dmaBufList, dmaBufPut, dmaBufShowFdinfo, getDmaBuf, isDmaBufFile, type DmaBufOps,
   dmaBufIsDynamic, dmaBufAttachmentIsDynamic,
 } from '../../../src/kernel/buf/dma-buf.js';
 import {
@@ -21,7 +21,7 @@ import {
 } from '../../../src/kernel/buf/cpu-access.js';
 import { dmaBufExportSyncFile, dmaBufImportSyncFence, dmaBufSetName, dmaBufSyncIoctl, dmaBufIoctl } from '../../../src/kernel/buf/ioctl.js';
 import { dmaBufPoll, EPOLLERR, EPOLLIN, EPOLLOUT } from '../../../src/kernel/buf/poll.js';
-import { dmaBufDebugShow, dmaBufShowFdinfo, dmaBufSysfsBuffers, dmaBufSysfsRead } from '../../../src/kernel/buf/debug.js';
+import { dmaBufDebugShow, dmaBufSysfsBuffers, dmaBufSysfsRead } from '../../../src/kernel/buf/debug.js';
 import { Device } from '../../../src/kernel/mm/device.js';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../../src/kernel/mm/dma-mapping.js';
 import { IosysMap } from '../../../src/kernel/mm/iosys-map.js';
@@ -33,7 +33,7 @@ import { DmaFence, dmaFenceContextAlloc, type DmaFenceOps } from '../../../src/k
 import { DMA_RESV_USAGE_BOOKKEEP, DMA_RESV_USAGE_KERNEL, DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE, DmaResv, type DmaResvUsage } from '../../../src/kernel/resv/dma-resv.js';
 import { memfdCreate } from '../../../src/kernel/fs/memfd.js';
 import { SyncFile } from '../../../src/kernel/sync/sync-file.js';
-import { Task } from '../../../src/kernel/lib/task.js';
+import { Task } from '../../../src/kernel/fs/task.js';
 import { kconfig } from '../../../src/kernel/lib/kconfig.js';
 import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY, EOVERFLOW, ERESTARTSYS } from '../../../src/kernel/lib/errno.js';
 import { failAllocDisarm, failNthAlloc } from '../../../src/kernel/lib/failslab.js';

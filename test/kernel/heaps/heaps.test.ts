@@ -14,7 +14,7 @@ import { IosysMap } from '../../../src/kernel/mm/iosys-map.js';
 import { memInfo, memInit } from '../../../src/kernel/mm/page-alloc.js';
 import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
-import { Task } from '../../../src/kernel/lib/task.js';
+import { Task } from '../../../src/kernel/fs/task.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
 import { EINVAL } from '../../../src/kernel/lib/errno.js';
 import { O_CLOEXEC, O_RDWR, O_NONBLOCK } from '../../../src/uapi/fcntl.js';

@@ -6,8 +6,9 @@
  * its own interruption state, so one blocked call can be interrupted
  * without the others.
  */
-import type { FdTable } from '../fs/fdtable.js';
+import type { FdTable } from './fdtable.js';
 import type { Vma } from '../mm/vma.js';
+import { statsRegister } from '../lib/stats.js';
 
 let nextPid = 1;
 
@@ -96,4 +97,15 @@ export class Task {
   get exited(): boolean {
     return this.sig.dead;
   }
+}
+
+/** fork_init(): the live task count joins the kernel's counters (Machine.stats().processes). */
+export function forkInit(): number {
+  return statsRegister('processes', () => tasks.size);
+}
+
+// Completes the forward declaration of file.ts (file operations are handed
+// the calling task; the task holds the fd table, which holds files).
+declare module './file.js' {
+  interface TaskStruct extends Task {}
 }
