@@ -1,6 +1,6 @@
 /**
- * Linux's uapi: constants with Linux's names and values, and codecs for
- * the C structs the ioctls take (x86-64 layout).
+ * Linux's uapi: constants with Linux's names and values, the C structs the
+ * ioctls take (declared once, x86-64 layout) and the table of ioctls.
  */
 export * from './ioctl.js';
 export * from './struct.js';
@@ -13,3 +13,4 @@ export * from './sw_sync.js';
 export * from './dma-heap.js';
 export * from './udmabuf.js';
 export * from './drm.js';
+export * from './ioctl-table.js';
