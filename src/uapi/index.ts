@@ -4,6 +4,7 @@
  */
 export * from './ioctl.js';
 export * from './struct.js';
+export * from './user-pointers.js';
 export * from './fcntl.js';
 export * from './mman.js';
 export * from './poll.js';

@@ -4,7 +4,8 @@
  * backend needs to move an argument to real memory and back.
  */
 import { _IOC_SIZE, type IoctlDecl } from './ioctl.js';
-import { Scalar, Struct, relocatePointers, restorePointers, type UserPointer } from './struct.js';
+import { Scalar, Struct } from './struct.js';
+import { relocatePointers, restorePointers, type UserPointer } from './user-pointers.js';
 import { DMA_BUF_IOCTLS } from './dma-buf.js';
 import { DMA_HEAP_IOCTLS } from './dma-heap.js';
 import { SYNC_FILE_IOCTLS } from './sync_file.js';

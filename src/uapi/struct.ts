@@ -1,8 +1,9 @@
 /**
  * C structs declared once, as the x86-64 ABI lays them out (little-endian,
  * LP64): a name, a size, and each field's C name, C type and byte offset.
- * Codecs, single-field access and the walk over user pointers all come
- * from the declaration, so no offset is written twice.
+ * Codecs, single-field access and the walk over user pointers
+ * (user-pointers.ts) all come from the declaration, so no offset is
+ * written twice.
  *
  * Values: 8/16/32-bit integers are numbers, 64-bit ones (and size_t and
  * pointers) bigints, char[N] a Uint8Array of N bytes (names are bytes; see
@@ -12,7 +13,7 @@
  * User pointers follow the emulator's convention: an ioctl argument is one
  * Uint8Array, and a pointer field holds a byte offset into that same array
  * (0 is NULL). A pointer field says what it points to, so a native backend
- * can relocate the argument with no ioctl-specific code (userPointers()).
+ * can relocate the argument with no ioctl-specific code.
  */
 
 /** C integer types that fit a JavaScript number. */
@@ -71,7 +72,6 @@ export interface FlexDecl<S extends AnyStruct = AnyStruct> {
 }
 
 export type Fields = Readonly<Record<string, FieldDecl | FlexDecl>>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyStruct = Struct<any>;
 
 type ValueOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint : Uint8Array;
@@ -395,28 +395,15 @@ export function cbytes(s: string, n: number): Uint8Array {
   return b;
 }
 
-// ---- user pointers: the generic walk a native backend relocates with ----
-
-/** A non-NULL user pointer inside an argument. */
-export interface UserPointer {
-  /** the field, as a C expression from the argument (`sync_fence_info`, `list[2].offset`) */
-  readonly path: string;
-  /** the byte offset of the pointer field in the argument */
-  readonly at: number;
-  /** its value: a byte offset into the argument */
-  readonly target: bigint;
-  /** the bytes it references (a string: up to and with its NUL, or to the end of the argument if none) */
-  readonly length: number;
-  /** whether [target, target + length) lies inside the argument (a string: and is terminated) */
-  readonly inside: boolean;
-  readonly to: Pointee;
-}
-
-const MAX_LEN = Number.MAX_SAFE_INTEGER;
-
-/** The referenced length of a pointer field: count * size, the length field, or the string with its NUL; null if not finite. */
-function pointeeLength(s: AnyStruct, name: string, bytes: Uint8Array, offset: number): { length: number; count: number; terminated: boolean } | null {
-  const to = (s.fields as Fields)[name].type !== 'flex' ? ((s.fields as Fields)[name] as FieldDecl).to! : null;
+/**
+ * The bytes a pointer field of the struct at `offset` references: count *
+ * sizeof(record), its length field, or a string with its NUL (to the end
+ * of the bytes if unterminated); null if the length is not a safe integer
+ * or the string starts past the end.
+ */
+export function pointeeLength(s: AnyStruct, name: string, bytes: Uint8Array, offset: number): { length: number; count: number; terminated: boolean } | null {
+  const f = (s.fields as Fields)[name];
+  const to = f.type === 'flex' ? undefined : f.to;
   if (!to) return null;
   if (to.kind === 'string') {
     const ptr = s.get(bytes, name, offset) as bigint;
@@ -426,66 +413,5 @@ function pointeeLength(s: AnyStruct, name: string, bytes: Uint8Array, offset: nu
   }
   const n = BigInt(s.get(bytes, to.kind === 'records' ? to.count : to.length, offset) as number | bigint);
   const len = to.kind === 'records' ? n * BigInt(to.of.size) : n;
-  return len > BigInt(MAX_LEN) ? null : { length: Number(len), count: Number(n), terminated: true };
-}
-
-/** The pointer fields of a declaration (not following pointers or arrays). */
-export function pointerFields(s: AnyStruct): { name: string; offset: number; to: Pointee }[] {
-  return Object.entries(s.fields as Fields).flatMap(([name, f]) => (f.type !== 'flex' && f.to ? [{ name, offset: f.offset, to: f.to }] : []));
-}
-
-/**
- * Every non-NULL user pointer in an argument holding `s` at `offset`,
- * with the byte range each references: the struct's own pointer fields,
- * those of its flexible array's items, and those inside the records a
- * pointer references (when they lie inside the argument).
- */
-export function userPointers(s: AnyStruct, bytes: Uint8Array, offset = 0, prefix = ''): UserPointer[] {
-  const out: UserPointer[] = [];
-  for (const [name, f] of Object.entries(s.fields as Fields)) {
-    if (f.type === 'flex') {
-      if (!hasNestedPointers(f.of)) continue;
-      const n = Number(s.get(bytes, f.count, offset));
-      for (let i = 0; i < n && offset + f.offset + (i + 1) * f.of.size <= bytes.length; i++) {
-        out.push(...userPointers(f.of, bytes, offset + f.offset + i * f.of.size, `${prefix}${name}[${i}].`));
-      }
-      continue;
-    }
-    if (!f.to) continue;
-    const target = s.get(bytes, name, offset) as bigint;
-    if (target === 0n) continue;
-    const span = pointeeLength(s, name, bytes, offset);
-    const length = span?.length ?? MAX_LEN;
-    const inside = span !== null && span.terminated && target + BigInt(length) <= BigInt(bytes.length);
-    out.push({ path: `${prefix}${name}`, at: offset + f.offset, target, length, inside, to: f.to });
-    if (inside && f.to.kind === 'records' && hasNestedPointers(f.to.of)) {
-      for (let i = 0; i < span!.count; i++) out.push(...userPointers(f.to.of, bytes, Number(target) + i * f.to.of.size, `${prefix}${name}[${i}].`));
-    }
-  }
-  return out;
-}
-
-function hasNestedPointers(s: AnyStruct): boolean {
-  return Object.values(s.fields as Fields).some((f) => (f.type === 'flex' ? hasNestedPointers(f.of) : f.to !== undefined));
-}
-
-/**
- * A copy of the argument for native memory at address `base`: each
- * non-NULL pointer turned into base + its offset, or into `fault` (an
- * address the kernel cannot copy to or from) when its range lies outside
- * the argument — so the call fails with EFAULT only if it uses it, as on
- * Linux. Returns the bytes and the pointers, for restorePointers().
- */
-export function relocatePointers(s: AnyStruct, bytes: Uint8Array, base: bigint, fault: bigint): { bytes: Uint8Array; pointers: UserPointer[] } {
-  const pointers = userPointers(s, bytes);
-  const copy = bytes.slice();
-  const dv = view(copy);
-  for (const p of pointers) dv.setBigUint64(p.at, p.inside ? BigInt.asUintN(64, base + p.target) : fault, true);
-  return { bytes: copy, pointers };
-}
-
-/** Put the offsets back into the bytes copied back from native memory. */
-export function restorePointers(bytes: Uint8Array, pointers: readonly UserPointer[]): void {
-  const dv = view(bytes);
-  for (const p of pointers) dv.setBigUint64(p.at, p.target, true);
+  return len > BigInt(Number.MAX_SAFE_INTEGER) ? null : { length: Number(len), count: Number(n), terminated: true };
 }
