@@ -160,10 +160,10 @@ async function relayUs(mode: 'spin' | 'wait', n: number, gapMs: number): Promise
 
 function allocate(proc: Process, len: number): number {
   const heap = proc.open('/dev/dma_heap/system', u.O_RDWR);
-  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags: u.O_RDWR | u.O_CLOEXEC });
+  const arg = u.dma_heap_allocation_data.encode({ len, fd_flags: u.O_RDWR | u.O_CLOEXEC });
   proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
   proc.close(heap);
-  return u.dmaHeapAllocationData.decode(arg).fd;
+  return u.dma_heap_allocation_data.get(arg, 'fd');
 }
 
 /** lseek round trips: back to back (µs per call, best of 5) and 2 ms apart (median µs). */
@@ -220,9 +220,9 @@ async function fenceWake(machine: Machine, proc: Process, n: number, idleMs: num
      const token = await new Promise((r) => parentPort.once('message', r));
      const timeline = proc.receiveFd(token);
      for (let i = 1; i <= data.n; i++) {
-       const arg = u.swSyncCreateFenceData.encode({ value: i, name: 'wake' });
+       const arg = u.sw_sync_create_fence_data.encode({ value: i, name: u.cbytes('wake', 32) });
        proc.ioctl(timeline, u.SW_SYNC_IOC_CREATE_FENCE, arg);
-       const fence = u.swSyncCreateFenceData.decode(arg).fence;
+       const fence = u.sw_sync_create_fence_data.get(arg, 'fence');
        Atomics.store(flag, 0, i);
        Atomics.notify(flag, 0);
        const fds = [{ fd: fence, events: u.POLLIN, revents: 0 }];
@@ -243,7 +243,7 @@ async function fenceWake(machine: Machine, proc: Process, n: number, idleMs: num
     while (Atomics.load(flag, 0) !== i) Atomics.wait(flag, 0, i - 1, 1000);
     if (idleMs) pause(idleMs);
     signalled[i] = nowNs();
-    proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+    proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.__u32.encode(1));
   }
   await once(w);
   await w.terminate();

@@ -102,19 +102,19 @@ function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { vi
   const handles: number[] = [];
   const maps: Uint8Array[] = [];
   for (const b of bufs) {
-    const h = u.drmPrimeHandle.encode({ fd: b.fd });
+    const h = u.drm_prime_handle.encode({ fd: b.fd });
     proc.ioctl(drm, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, h);
-    const handle = u.drmPrimeHandle.decode(h).handle;
+    const handle = u.drm_prime_handle.get(h, 'handle');
     handles.push(handle);
-    const m = u.drmModeMapDumb.encode(handle);
+    const m = u.drm_mode_map_dumb.encode({ handle });
     proc.ioctl(drm, u.DRM_IOCTL_MODE_MAP_DUMB, m);
-    maps.push(proc.mmap(frameBytes, u.PROT_READ, u.MAP_SHARED, drm, u.drmModeMapDumb.decode(m).offset));
+    maps.push(proc.mmap(frameBytes, u.PROT_READ, u.MAP_SHARED, drm, u.drm_mode_map_dumb.get(m, 'offset')));
   }
   return {
     views: maps.map((v) => new Uint32Array(v.buffer, v.byteOffset, frameBytes / 4)),
     release(): void {
       for (const m of maps) proc.munmap(m);
-      for (const h of handles) proc.ioctl(drm, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(h));
+      for (const h of handles) proc.ioctl(drm, u.DRM_IOCTL_GEM_CLOSE, u.drm_gem_close.encode({ handle: h }));
       proc.close(drm);
     },
   };

@@ -1,8 +1,8 @@
 /**
  * include/uapi/linux/dma-buf.h
  */
-import { _IOW, _IOWR } from './ioctl.js';
-import { alloc, s32, setS32, setU32, setU64, u32, u64 } from './struct.js';
+import { _IOW, _IOWR, type IoctlDecl } from './ioctl.js';
+import { __u32, __u64, field, struct } from './struct.js';
 
 export const DMA_BUF_SYNC_READ = 1 << 0;
 export const DMA_BUF_SYNC_WRITE = 2 << 0;
@@ -13,42 +13,36 @@ export const DMA_BUF_SYNC_VALID_FLAGS_MASK = DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END;
 export const DMA_BUF_NAME_LEN = 32;
 export const DMA_BUF_BASE = 'b';
 
-/** struct dma_buf_sync { __u64 flags; } */
-export const SIZEOF_DMA_BUF_SYNC = 8;
-/** struct dma_buf_export_sync_file / dma_buf_import_sync_file { __u32 flags; __s32 fd; } */
-export const SIZEOF_DMA_BUF_SYNC_FILE = 8;
+export const dma_buf_sync = struct('dma_buf_sync', 8, {
+  flags: field('__u64', 0),
+});
 
-export const DMA_BUF_IOCTL_SYNC = _IOW(DMA_BUF_BASE, 0, SIZEOF_DMA_BUF_SYNC);
-/** _IOW('b', 1, const char *) on a 64-bit kernel */
-export const DMA_BUF_SET_NAME = _IOW(DMA_BUF_BASE, 1, 8);
-export const DMA_BUF_SET_NAME_A = _IOW(DMA_BUF_BASE, 1, 4);
-export const DMA_BUF_SET_NAME_B = _IOW(DMA_BUF_BASE, 1, 8);
-export const DMA_BUF_IOCTL_EXPORT_SYNC_FILE = _IOWR(DMA_BUF_BASE, 2, SIZEOF_DMA_BUF_SYNC_FILE);
-export const DMA_BUF_IOCTL_IMPORT_SYNC_FILE = _IOW(DMA_BUF_BASE, 3, SIZEOF_DMA_BUF_SYNC_FILE);
+export const dma_buf_export_sync_file = struct('dma_buf_export_sync_file', 8, {
+  flags: field('__u32', 0),
+  fd: field('__s32', 4),
+});
 
-export interface DmaBufSync { flags: number }
-export const dmaBufSync = {
-  size: SIZEOF_DMA_BUF_SYNC,
-  encode(v: DmaBufSync): Uint8Array {
-    const b = alloc(SIZEOF_DMA_BUF_SYNC);
-    setU64(b, 0, v.flags);
-    return b;
-  },
-  decode(b: Uint8Array): DmaBufSync {
-    return { flags: u64(b, 0) };
-  },
-};
+export const dma_buf_import_sync_file = struct('dma_buf_import_sync_file', 8, {
+  flags: field('__u32', 0),
+  fd: field('__s32', 4),
+});
 
-export interface DmaBufSyncFile { flags: number; fd: number }
-export const dmaBufSyncFile = {
-  size: SIZEOF_DMA_BUF_SYNC_FILE,
-  encode(v: DmaBufSyncFile): Uint8Array {
-    const b = alloc(SIZEOF_DMA_BUF_SYNC_FILE);
-    setU32(b, 0, v.flags);
-    setS32(b, 4, v.fd);
-    return b;
-  },
-  decode(b: Uint8Array): DmaBufSyncFile {
-    return { flags: u32(b, 0), fd: s32(b, 4) };
-  },
-};
+/** sizeof(const char *) on x86-64 */
+const SIZEOF_POINTER = 8;
+
+export const DMA_BUF_IOCTL_SYNC = _IOW(DMA_BUF_BASE, 0, dma_buf_sync.size);
+/** _IOW('b', 1, const char *): the same number as DMA_BUF_SET_NAME_B on a 64-bit kernel */
+export const DMA_BUF_SET_NAME = _IOW(DMA_BUF_BASE, 1, SIZEOF_POINTER);
+export const DMA_BUF_SET_NAME_A = _IOW(DMA_BUF_BASE, 1, __u32.size);
+export const DMA_BUF_SET_NAME_B = _IOW(DMA_BUF_BASE, 1, __u64.size);
+export const DMA_BUF_IOCTL_EXPORT_SYNC_FILE = _IOWR(DMA_BUF_BASE, 2, dma_buf_export_sync_file.size);
+export const DMA_BUF_IOCTL_IMPORT_SYNC_FILE = _IOW(DMA_BUF_BASE, 3, dma_buf_import_sync_file.size);
+
+/** The dma-buf ioctls. SET_NAME's argument is itself the pointer to a NUL-terminated name. */
+export const DMA_BUF_IOCTLS: readonly IoctlDecl[] = [
+  { name: 'DMA_BUF_IOCTL_SYNC', request: DMA_BUF_IOCTL_SYNC, arg: dma_buf_sync },
+  { name: 'DMA_BUF_SET_NAME_A', request: DMA_BUF_SET_NAME_A, arg: 'string pointer' },
+  { name: 'DMA_BUF_SET_NAME_B', aliases: ['DMA_BUF_SET_NAME'], request: DMA_BUF_SET_NAME_B, arg: 'string pointer' },
+  { name: 'DMA_BUF_IOCTL_EXPORT_SYNC_FILE', request: DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg: dma_buf_export_sync_file },
+  { name: 'DMA_BUF_IOCTL_IMPORT_SYNC_FILE', request: DMA_BUF_IOCTL_IMPORT_SYNC_FILE, arg: dma_buf_import_sync_file },
+];

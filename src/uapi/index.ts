@@ -1,9 +1,10 @@
 /**
- * Linux's uapi: constants with Linux's names and values, and codecs for
- * the C structs the ioctls take (x86-64 layout).
+ * Linux's uapi: constants with Linux's names and values, the C structs the
+ * ioctls take (declared once, x86-64 layout) and the table of ioctls.
  */
 export * from './ioctl.js';
 export * from './struct.js';
+export * from './user-pointers.js';
 export * from './fcntl.js';
 export * from './mman.js';
 export * from './stat.js';
@@ -17,4 +18,4 @@ export * from './dma-heap.js';
 export * from './udmabuf.js';
 export * from './drm.js';
 export * from './signal.js';
-export * from './stat.js';
+export * from './ioctl-table.js';

@@ -2,6 +2,8 @@
  * include/uapi/asm-generic/ioctl.h: the ioctl request encoding (x86-64,
  * arm64, riscv): nr bits 0-7, type 8-15, size 16-29, direction 30-31.
  */
+import type { AnyStruct, CScalarType, Scalar } from './struct.js';
+
 export const _IOC_NRBITS = 8;
 export const _IOC_TYPEBITS = 8;
 export const _IOC_SIZEBITS = 14;
@@ -27,3 +29,18 @@ export const _IOC_DIR = (nr: number): number => (nr >>> _IOC_DIRSHIFT) & 0x3;
 export const _IOC_TYPE = (nr: number): number => (nr >>> _IOC_TYPESHIFT) & 0xff;
 export const _IOC_NR = (nr: number): number => (nr >>> _IOC_NRSHIFT) & 0xff;
 export const _IOC_SIZE = (nr: number): number => (nr >>> _IOC_SIZESHIFT) & 0x3fff;
+
+/**
+ * What an ioctl's argument is: a struct (its declaration), a scalar the
+ * argument points to, a pointer to a NUL-terminated string (the argument
+ * itself), an integer passed by value, or nothing.
+ */
+export type IoctlArg = AnyStruct | Scalar<CScalarType> | 'string pointer' | 'int' | 'none';
+
+/** One ioctl request number: its Linux name (and other names of the same number) and its argument. */
+export interface IoctlDecl {
+  readonly name: string;
+  readonly aliases?: readonly string[];
+  readonly request: number;
+  readonly arg: IoctlArg;
+}

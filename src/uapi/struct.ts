@@ -1,36 +1,417 @@
 /**
- * Little helpers for C struct bytes (x86-64: little-endian, natural
- * alignment). A struct is read from and written to a Uint8Array.
+ * C structs declared once, as the x86-64 ABI lays them out (little-endian,
+ * LP64): a name, a size, and each field's C name, C type and byte offset.
+ * Codecs, single-field access and the walk over user pointers
+ * (user-pointers.ts) all come from the declaration, so no offset is
+ * written twice.
+ *
+ * Values: 8/16/32-bit integers are numbers, 64-bit ones (and size_t and
+ * pointers) bigints, char[N] a Uint8Array of N bytes (names are bytes; see
+ * cstr() and cbytes()). encode() and set() refuse a value outside its C
+ * type's range instead of wrapping it.
+ *
+ * User pointers follow the emulator's convention: an ioctl argument is one
+ * Uint8Array, and a pointer field holds a byte offset into that same array
+ * (0 is NULL). A pointer field says what it points to, so a native backend
+ * can relocate the argument with no ioctl-specific code.
  */
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
-export function dv(b: Uint8Array): DataView {
+/** C integer types that fit a JavaScript number. */
+export type CNumberType = '__u8' | '__s8' | '__u16' | '__s16' | '__u32' | '__s32' | 'int' | 'unsigned int';
+/** 64-bit C types, read and written as bigint (`char *` is a user pointer). */
+export type CBigType = '__u64' | '__s64' | '__kernel_size_t' | 'char *';
+/** C scalar types. */
+export type CScalarType = CNumberType | CBigType;
+/** A fixed char array. */
+export type CCharArray = `char[${number}]`;
+/** The C types a field may have. */
+export type CType = CScalarType | CCharArray;
+
+interface ScalarInfo {
+  readonly size: number;
+  readonly signed: boolean;
+}
+
+const SCALARS: Record<CScalarType, ScalarInfo> = {
+  __u8: { size: 1, signed: false },
+  __s8: { size: 1, signed: true },
+  __u16: { size: 2, signed: false },
+  __s16: { size: 2, signed: true },
+  __u32: { size: 4, signed: false },
+  __s32: { size: 4, signed: true },
+  int: { size: 4, signed: true },
+  'unsigned int': { size: 4, signed: false },
+  __u64: { size: 8, signed: false },
+  __s64: { size: 8, signed: true },
+  __kernel_size_t: { size: 8, signed: false },
+  'char *': { size: 8, signed: false },
+};
+
+/** A pointee: `count` (a field of the same struct) records of `of`. */
+export interface RecordsPointee<S extends AnyStruct = AnyStruct> { readonly kind: 'records'; readonly of: S; readonly count: string }
+/** A pointee: `length` (a field of the same struct) bytes. */
+export interface BytesPointee { readonly kind: 'bytes'; readonly length: string }
+/** A pointee: a NUL-terminated string. */
+export interface StringPointee { readonly kind: 'string' }
+/** What a pointer field points to. */
+export type Pointee = RecordsPointee | BytesPointee | StringPointee;
+
+/** A field: its C type and byte offset, and for a user pointer what it points to. */
+export interface FieldDecl<T extends CType = CType> {
+  readonly type: T;
+  readonly offset: number;
+  readonly to?: Pointee;
+}
+
+/** An inline flexible array member (`struct item list[]`) of `count` items. */
+export interface FlexDecl<S extends AnyStruct = AnyStruct> {
+  readonly type: 'flex';
+  readonly offset: number;
+  readonly of: S;
+  readonly count: string;
+}
+
+export type Fields = Readonly<Record<string, FieldDecl | FlexDecl>>;
+export type AnyStruct = Struct<any>;
+
+type ValueOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint : Uint8Array;
+type InputOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint | number : Uint8Array;
+
+/** The decoded value of a field. */
+export type FieldValue<D> = D extends FlexDecl<infer S> ? Decoded<S['fields']>[] : D extends FieldDecl<infer T> ? ValueOfType<T> : never;
+/** What encode() and set() accept for a field. */
+export type FieldInput<D> = D extends FlexDecl<infer S> ? Input<S['fields']>[] : D extends FieldDecl<infer T> ? InputOfType<T> : never;
+/** A decoded struct: every field, by its C name. */
+export type Decoded<F extends Fields> = { -readonly [K in keyof F]: FieldValue<F[K]> };
+/** The fields to encode (the others are zero). */
+export type Input<F extends Fields> = { [K in keyof F]?: FieldInput<F[K]> };
+/** The decoded type of a declaration (`StructValue<typeof sync_file_info>`). */
+export type StructValue<S extends AnyStruct> = Decoded<S['fields']>;
+/** The names of a struct's pointer fields. */
+export type PointerKeys<F extends Fields> = { [K in keyof F]: F[K] extends { readonly to: Pointee } ? K : never }[keyof F] & string;
+
+/** A field of C type `type` at byte `offset`. */
+export function field<const T extends CType>(type: T, offset: number): FieldDecl<T> {
+  return { type, offset };
+}
+
+/** A user-pointer field (`__u64` or `char *`) at `offset` that points to `to`. */
+export function pointer<const T extends '__u64' | 'char *', P extends Pointee>(type: T, offset: number, to: P): { readonly type: T; readonly offset: number; readonly to: P } {
+  return { type, offset, to };
+}
+
+/** The pointee: `count` records of `of` (`count` names a field of the same struct). */
+export function records<S extends AnyStruct>(of: S, count: string): RecordsPointee<S> {
+  return { kind: 'records', of, count };
+}
+
+/** The pointee: `length` bytes (`length` names a field of the same struct). */
+export function bytes(length: string): BytesPointee {
+  return { kind: 'bytes', length };
+}
+
+/** The pointee: a NUL-terminated string. */
+export const cstring: StringPointee = { kind: 'string' };
+
+/** An inline flexible array of `of` at `offset`, with `count` (a field of the same struct) items. */
+export function flex<S extends AnyStruct>(offset: number, of: S, count: string): FlexDecl<S> {
+  return { type: 'flex', offset, of, count };
+}
+
+function charArrayLength(type: string): number | null {
+  const m = /^char\[(\d+)\]$/.exec(type);
+  return m ? Number(m[1]) : null;
+}
+
+/** sizeof a field's C type (a flexible array: 0). */
+export function sizeofType(type: CType | 'flex'): number {
+  if (type === 'flex') return 0;
+  const n = charArrayLength(type);
+  if (n !== null) return n;
+  const s = SCALARS[type as CScalarType];
+  if (!s) throw new TypeError(`unknown C type '${type}'`);
+  return s.size;
+}
+
+/** Whether a C scalar type is signed (null for arrays). */
+export function isSignedType(type: CType): boolean | null {
+  const s = SCALARS[type as CScalarType];
+  return s ? s.signed : null;
+}
+
+function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
-export const u32 = (b: Uint8Array, off: number): number => dv(b).getUint32(off, true);
-export const s32 = (b: Uint8Array, off: number): number => dv(b).getInt32(off, true);
-export const u64 = (b: Uint8Array, off: number): number => Number(dv(b).getBigUint64(off, true));
-export const u64big = (b: Uint8Array, off: number): bigint => dv(b).getBigUint64(off, true);
-export const setU32 = (b: Uint8Array, off: number, v: number): void => dv(b).setUint32(off, v >>> 0, true);
-export const setS32 = (b: Uint8Array, off: number, v: number): void => dv(b).setInt32(off, v | 0, true);
-export const setU64 = (b: Uint8Array, off: number, v: number | bigint): void => dv(b).setBigUint64(off, BigInt(v), true);
 
-/** A char[len] field: the text before the first NUL. */
-export function cstr(b: Uint8Array, off: number, len: number): string {
-  const field = b.subarray(off, off + len);
-  const nul = field.indexOf(0);
-  return dec.decode(nul < 0 ? field : field.subarray(0, nul));
+function describe(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof Uint8Array) return `a Uint8Array of ${v.length} bytes`;
+  return String(v);
 }
 
-/** Write a char[len] field (NUL-padded; the caller has already cut the text to fit). */
-export function setCstr(b: Uint8Array, off: number, len: number, s: string): void {
-  const bytes = enc.encode(s).subarray(0, len - 1);
-  b.fill(0, off, off + len);
-  b.set(bytes, off);
+/** Check `v` against a scalar C type; returns it as a number or bigint. Throws TypeError/RangeError naming `what`. */
+function checkScalar(type: CScalarType, v: unknown, what: string): number | bigint {
+  const { size, signed } = SCALARS[type];
+  if (size === 8) {
+    let big: bigint;
+    if (typeof v === 'bigint') big = v;
+    else if (typeof v === 'number' && Number.isInteger(v)) big = BigInt(v);
+    else throw new TypeError(`${what}: ${type} takes an integer (bigint or number), not ${describe(v)}`);
+    const ok = signed ? big >= -(1n << 63n) && big < 1n << 63n : big >= 0n && big < 1n << 64n;
+    if (!ok) throw new RangeError(`${what}: ${describe(v)} is out of range for ${type}`);
+    return big;
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${what}: ${type} takes an integer number, not ${describe(v)}`);
+  const bits = size * 8;
+  const ok = signed ? v >= -(2 ** (bits - 1)) && v < 2 ** (bits - 1) : v >= 0 && v < 2 ** bits;
+  if (!ok) throw new RangeError(`${what}: ${v} is out of range for ${type}`);
+  return v;
 }
 
-/** A zeroed buffer for a struct of `size` bytes (with `extra` bytes after it for pointed-to data). */
-export function alloc(size: number, extra = 0): Uint8Array {
-  return new Uint8Array(size + extra);
+function readScalar(dv: DataView, type: CScalarType, at: number): number | bigint {
+  switch (type) {
+    case '__u8': return dv.getUint8(at);
+    case '__s8': return dv.getInt8(at);
+    case '__u16': return dv.getUint16(at, true);
+    case '__s16': return dv.getInt16(at, true);
+    case '__u32': case 'unsigned int': return dv.getUint32(at, true);
+    case '__s32': case 'int': return dv.getInt32(at, true);
+    case '__s64': return dv.getBigInt64(at, true);
+    default: return dv.getBigUint64(at, true);
+  }
+}
+
+function writeScalar(dv: DataView, type: CScalarType, at: number, v: number | bigint): void {
+  switch (type) {
+    case '__u8': case '__s8': dv.setUint8(at, Number(v) & 0xff); break;
+    case '__u16': case '__s16': dv.setUint16(at, Number(v) & 0xffff, true); break;
+    case '__u32': case 'unsigned int': case '__s32': case 'int': dv.setUint32(at, Number(v) >>> 0, true); break;
+    default: dv.setBigUint64(at, BigInt.asUintN(64, v as bigint), true);
+  }
+}
+
+/** A struct declaration: the codec and field access for one C struct. */
+export class Struct<F extends Fields> {
+  /** the flexible array member, if any */
+  readonly flexName: string | null = null;
+
+  /**
+   * @param name the C name, without `struct`
+   * @param size sizeof(struct name)
+   * @param fields each field by its C name
+   */
+  constructor(readonly name: string, readonly size: number, readonly fields: F) {
+    const spans: [number, number, string][] = [];
+    for (const [key, f] of Object.entries(fields)) {
+      const what = `struct ${name}.${key}`;
+      if (f.type === 'flex') {
+        if (f.offset !== size) throw new TypeError(`${what}: a flexible array sits at the end (offset ${size})`);
+        if (this.flexName) throw new TypeError(`${what}: one flexible array per struct`);
+        this.flexName = key;
+        this.checkCount(key, f.count);
+        continue;
+      }
+      const n = sizeofType(f.type);
+      const align = charArrayLength(f.type) !== null ? 1 : n;
+      if (!Number.isInteger(f.offset) || f.offset < 0 || f.offset % align || f.offset + n > size) throw new TypeError(`${what}: offset ${f.offset} does not fit ${f.type} in ${size} bytes`);
+      spans.push([f.offset, f.offset + n, key]);
+      if (f.to) {
+        if (n !== 8 || SCALARS[f.type as CScalarType]?.signed !== false) throw new TypeError(`${what}: a user pointer is 8 unsigned bytes`);
+        if (f.to.kind === 'records') this.checkCount(key, f.to.count);
+        if (f.to.kind === 'bytes') this.checkCount(key, f.to.length);
+      }
+    }
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) {
+      if (spans[i][0] < spans[i - 1][1]) throw new TypeError(`struct ${name}: ${spans[i][2]} overlaps ${spans[i - 1][2]}`);
+    }
+  }
+
+  private checkCount(key: string, count: string): void {
+    const c = this.fields[count];
+    if (!c || c.type === 'flex' || charArrayLength(c.type) !== null) throw new TypeError(`struct ${this.name}.${key}: its count '${count}' is not an integer field`);
+  }
+
+  /** A new struct's bytes: `values` set, the rest zero, any flexible array after it, then `extraBytes` of zeros. */
+  encode(values: Input<F> = {}, extraBytes = 0): Uint8Array {
+    const flexValues = this.flexName ? (values as Record<string, unknown>)[this.flexName] : undefined;
+    const items = Array.isArray(flexValues) ? flexValues.length : 0;
+    const flexSize = this.flexName ? items * (this.fields[this.flexName] as FlexDecl).of.size : 0;
+    if (!Number.isInteger(extraBytes) || extraBytes < 0) throw new RangeError(`struct ${this.name}: extraBytes must be a non-negative integer, not ${describe(extraBytes)}`);
+    const b = new Uint8Array(this.size + flexSize + extraBytes);
+    this.write(b, values);
+    return b;
+  }
+
+  /**
+   * Write `values` into a struct at `offset` of `bytes`, leaving its other
+   * bytes as they are. A flexible array's count is set to the number of
+   * items unless `values` gives it.
+   */
+  write(bytes: Uint8Array, values: Input<F>, offset = 0): void {
+    this.need(bytes, offset, this.size);
+    for (const key of Object.keys(values)) {
+      if (!Object.prototype.hasOwnProperty.call(this.fields, key)) throw new TypeError(`struct ${this.name} has no field '${key}'`);
+    }
+    for (const [key, v] of Object.entries(values)) {
+      if (v === undefined) continue;
+      this.set(bytes, key as keyof F & string, v as FieldInput<F[keyof F]>, offset);
+    }
+    if (this.flexName) {
+      const list = (values as Record<string, unknown>)[this.flexName];
+      const count = (this.fields[this.flexName] as FlexDecl).count;
+      if (Array.isArray(list) && (values as Record<string, unknown>)[count] === undefined) this.set(bytes, count as keyof F & string, list.length as FieldInput<F[keyof F]>, offset);
+    }
+  }
+
+  /** Every field of the struct at `offset` of `bytes` (and a flexible array's `count` items). */
+  decode(bytes: Uint8Array, offset = 0): Decoded<F> {
+    this.need(bytes, offset, this.size);
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(this.fields)) out[key] = this.get(bytes, key as keyof F & string, offset);
+    return out as Decoded<F>;
+  }
+
+  /** One field of the struct at `offset` of `bytes`. */
+  get<K extends keyof F & string>(bytes: Uint8Array, name: K, offset = 0): FieldValue<F[K]> {
+    const f = this.fieldOf(name);
+    this.need(bytes, offset, this.size);
+    if (f.type === 'flex') {
+      const n = Number(this.get(bytes, f.count as keyof F & string, offset));
+      const start = offset + f.offset;
+      this.need(bytes, start, n * f.of.size, `${n} items of ${f.of.name} in ${name}[]`);
+      return Array.from({ length: n }, (_, i) => f.of.decode(bytes, start + i * f.of.size)) as FieldValue<F[K]>;
+    }
+    const at = offset + f.offset;
+    const len = charArrayLength(f.type);
+    if (len !== null) return bytes.slice(at, at + len) as FieldValue<F[K]>;
+    return readScalar(view(bytes), f.type as CScalarType, at) as FieldValue<F[K]>;
+  }
+
+  /** Set one field of the struct at `offset` of `bytes` (a flexible array: its items, not its count). */
+  set<K extends keyof F & string>(bytes: Uint8Array, name: K, value: FieldInput<F[K]>, offset = 0): void {
+    const f = this.fieldOf(name);
+    const what = `struct ${this.name}.${name}`;
+    this.need(bytes, offset, this.size);
+    if (f.type === 'flex') {
+      if (!Array.isArray(value)) throw new TypeError(`${what}: takes an array of ${f.of.name}, not ${describe(value)}`);
+      const start = offset + f.offset;
+      this.need(bytes, start, value.length * f.of.size, `${value.length} items of ${f.of.name} in ${name}[]`);
+      value.forEach((item, i) => f.of.write(bytes, item ?? {}, start + i * f.of.size));
+      return;
+    }
+    const at = offset + f.offset;
+    const len = charArrayLength(f.type);
+    if (len !== null) {
+      if (!(value instanceof Uint8Array)) throw new TypeError(`${what}: ${f.type} takes a Uint8Array (see cbytes()), not ${describe(value)}`);
+      if (value.length > len) throw new RangeError(`${what}: ${value.length} bytes do not fit ${f.type}`);
+      bytes.set(value, at);
+      bytes.fill(0, at + value.length, at + len);
+      return;
+    }
+    writeScalar(view(bytes), f.type as CScalarType, at, checkScalar(f.type as CScalarType, value, what));
+  }
+
+  /**
+   * What a pointer field points to, read from the same argument: the
+   * records (decoded), the bytes, or the string's bytes before its NUL —
+   * null for NULL. RangeError if it lies outside `bytes`.
+   */
+  deref<K extends PointerKeys<F>>(bytes: Uint8Array, name: K, offset = 0): DerefValue<F[K]> | null {
+    const f = this.fieldOf(name) as FieldDecl;
+    const ptr = this.get(bytes, name, offset) as bigint;
+    if (ptr === 0n) return null;
+    const to = f.to!;
+    const span = pointeeLength(this, name, bytes, offset);
+    const what = `struct ${this.name}.${name}`;
+    if (span === null || !span.terminated || ptr + BigInt(span.length) > BigInt(bytes.length)) throw new RangeError(`${what}: ${ptr} points outside the ${bytes.length} bytes of the argument`);
+    const at = Number(ptr);
+    if (to.kind === 'records') return Array.from({ length: span.count }, (_, i) => to.of.decode(bytes, at + i * to.of.size)) as DerefValue<F[K]>;
+    if (to.kind === 'bytes') return bytes.slice(at, at + span.length) as DerefValue<F[K]>;
+    return bytes.slice(at, at + span.length - 1) as DerefValue<F[K]>;
+  }
+
+  private fieldOf(name: string): FieldDecl | FlexDecl {
+    const f = Object.prototype.hasOwnProperty.call(this.fields, name) ? this.fields[name] : undefined;
+    if (!f) throw new TypeError(`struct ${this.name} has no field '${name}'`);
+    return f;
+  }
+
+  private need(bytes: Uint8Array, at: number, len: number, what = `struct ${this.name} (${this.size} bytes)`): void {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`struct ${this.name}: bytes must be a Uint8Array, not ${describe(bytes)}`);
+    if (!Number.isInteger(at) || at < 0 || at + len > bytes.length) throw new RangeError(`${what} at offset ${at} does not fit ${bytes.length} bytes`);
+  }
+}
+
+/** What deref() gives for a pointer field. */
+export type DerefValue<D> = D extends { readonly to: RecordsPointee<infer S> } ? StructValue<S>[] : Uint8Array;
+
+/** Declare a struct: `struct(name, sizeof, { field: field('__u32', 0), … })`. */
+export function struct<const F extends Fields>(name: string, size: number, fields: F): Struct<F> {
+  return new Struct(name, size, fields);
+}
+
+/** A bare scalar argument (SW_SYNC_IOC_INC takes a pointer to a __u32). */
+export class Scalar<T extends CScalarType> {
+  readonly size: number;
+  constructor(readonly type: T) {
+    this.size = SCALARS[type].size;
+  }
+
+  encode(value: InputOfType<T>): Uint8Array {
+    const b = new Uint8Array(this.size);
+    writeScalar(view(b), this.type, 0, checkScalar(this.type, value, this.type));
+    return b;
+  }
+
+  decode(bytes: Uint8Array, offset = 0): ValueOfType<T> {
+    if (offset < 0 || offset + this.size > bytes.length) throw new RangeError(`${this.type} at offset ${offset} does not fit ${bytes.length} bytes`);
+    return readScalar(view(bytes), this.type, offset) as ValueOfType<T>;
+  }
+}
+
+export const __u32 = new Scalar('__u32');
+export const __u64 = new Scalar('__u64');
+
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+/** The text of a C string: the bytes before the first NUL (all of them if none), as UTF-8. */
+export function cstr(b: Uint8Array): string {
+  const nul = b.indexOf(0);
+  return utf8Decoder.decode(nul < 0 ? b : b.subarray(0, nul));
+}
+
+/**
+ * A char[n] holding `s`: its UTF-8 bytes, then NULs. RangeError if the
+ * bytes and their NUL do not fit in n.
+ */
+export function cbytes(s: string, n: number): Uint8Array {
+  const enc = utf8Encoder.encode(s);
+  if (enc.length >= n) throw new RangeError(`'${s}' is ${enc.length} bytes of UTF-8: it and its NUL do not fit char[${n}]`);
+  const b = new Uint8Array(n);
+  b.set(enc);
+  return b;
+}
+
+/**
+ * The bytes a pointer field of the struct at `offset` references: count *
+ * sizeof(record), its length field, or a string with its NUL (to the end
+ * of the bytes if unterminated); null if the length is not a safe integer
+ * or the string starts past the end.
+ */
+export function pointeeLength(s: AnyStruct, name: string, bytes: Uint8Array, offset: number): { length: number; count: number; terminated: boolean } | null {
+  const f = (s.fields as Fields)[name];
+  const to = f.type === 'flex' ? undefined : f.to;
+  if (!to) return null;
+  if (to.kind === 'string') {
+    const ptr = s.get(bytes, name, offset) as bigint;
+    if (ptr >= BigInt(bytes.length)) return null;
+    const nul = bytes.indexOf(0, Number(ptr));
+    return nul < 0 ? { length: bytes.length - Number(ptr), count: 1, terminated: false } : { length: nul - Number(ptr) + 1, count: 1, terminated: true };
+  }
+  const n = BigInt(s.get(bytes, to.kind === 'records' ? to.count : to.length, offset) as number | bigint);
+  const len = to.kind === 'records' ? n * BigInt(to.of.size) : n;
+  return len > BigInt(Number.MAX_SAFE_INTEGER) ? null : { length: Number(len), count: Number(n), terminated: true };
 }

@@ -11,7 +11,7 @@ import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { POLLIN, POLLOUT } from '../uapi/poll.js';
 import {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_B,
-  DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE, dmaBufSync, dmaBufSyncFile,
+  DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE, dma_buf_export_sync_file, dma_buf_import_sync_file, dma_buf_sync,
 } from '../uapi/dma-buf.js';
 import { FdResource } from './resource.js';
 import { SyncFile } from './sync-file.js';
@@ -55,7 +55,7 @@ export class CpuAccess implements Disposable {
   end(): void {
     if (!this.open) return;
     this.open = false;
-    if (!this.buf.closed && !this.buf.proc.exited) this.buf.proc.ioctl(this.buf.fd, DMA_BUF_IOCTL_SYNC, dmaBufSync.encode({ flags: DMA_BUF_SYNC_END | syncFlags(this.access) }));
+    if (!this.buf.closed && !this.buf.proc.exited) this.buf.proc.ioctl(this.buf.fd, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: DMA_BUF_SYNC_END | syncFlags(this.access) }));
   }
 
   [Symbol.dispose](): void {
@@ -109,7 +109,7 @@ export class DmaBuffer extends FdResource {
   /** Begin CPU access (DMA_BUF_SYNC_START, blocking until conflicting fences signal); dispose to end it. */
   access(access: Access): CpuAccess {
     const bytes = this.bytes;
-    this.proc.ioctl(this.fd, DMA_BUF_IOCTL_SYNC, dmaBufSync.encode({ flags: DMA_BUF_SYNC_START | syncFlags(access) }));
+    this.proc.ioctl(this.fd, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: DMA_BUF_SYNC_START | syncFlags(access) }));
     return new CpuAccess(this, access, bytes);
   }
 
@@ -117,7 +117,7 @@ export class DmaBuffer extends FdResource {
   async accessAsync(access: Access, opts: WaitOptions = {}): Promise<CpuAccess> {
     await this.wait(access, opts);
     const bytes = this.bytes;
-    await this.proc.ioctlAsync(this.fd, DMA_BUF_IOCTL_SYNC, dmaBufSync.encode({ flags: DMA_BUF_SYNC_START | syncFlags(access) }));
+    await this.proc.ioctlAsync(this.fd, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: DMA_BUF_SYNC_START | syncFlags(access) }));
     return new CpuAccess(this, access, bytes);
   }
 
@@ -137,14 +137,14 @@ export class DmaBuffer extends FdResource {
 
   /** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: the fences `access` would wait for, as a sync file. */
   exportSyncFile(access: Access): SyncFile {
-    const b = dmaBufSyncFile.encode({ flags: syncFlags(access), fd: -1 });
+    const b = dma_buf_export_sync_file.encode({ flags: syncFlags(access), fd: -1 });
     this.proc.ioctl(this.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, b);
-    return SyncFile.fromFd(this.proc, dmaBufSyncFile.decode(b).fd);
+    return SyncFile.fromFd(this.proc, dma_buf_export_sync_file.get(b, 'fd'));
   }
 
   /** DMA_BUF_IOCTL_IMPORT_SYNC_FILE: add the sync file's fences as readers ('read') or a writer ('write'). */
   importSyncFile(syncFile: SyncFile, access: Access): void {
-    this.proc.ioctl(this.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, dmaBufSyncFile.encode({ flags: syncFlags(access), fd: syncFile.fd }));
+    this.proc.ioctl(this.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, dma_buf_import_sync_file.encode({ flags: syncFlags(access), fd: syncFile.fd }));
   }
 
   /** Send to process `toPid` (SCM_RIGHTS semantics): a plain object to postMessage; this one stays open. */

@@ -4,7 +4,8 @@
  */
 import type { Process } from '../machine/process.js';
 import { O_CLOEXEC, O_RDONLY, O_RDWR } from '../uapi/fcntl.js';
-import { DMA_HEAP_IOCTL_ALLOC, dmaHeapAllocationData } from '../uapi/dma-heap.js';
+import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../uapi/dma-heap.js';
+import { uintArg } from './args.js';
 import { DmaBuffer } from './dma-buffer.js';
 import { FdResource } from './resource.js';
 
@@ -30,11 +31,15 @@ export class DmaHeap extends FdResource {
     super(proc, fd, `dma-heap '${name}'`);
   }
 
-  /** DMA_HEAP_IOCTL_ALLOC: a buffer of `size` bytes (rounded up to pages by the heap). */
+  /**
+   * DMA_HEAP_IOCTL_ALLOC: a buffer of `size` bytes (rounded up to pages by
+   * the heap). A size that is not a safe non-negative integer: EINVAL.
+   */
   allocate(size: number, opts: AllocateOptions = {}): DmaBuffer {
-    const b = dmaHeapAllocationData.encode({ len: size, fdFlags: (opts.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC });
+    const len = uintArg(size, 'size');
+    const b = dma_heap_allocation_data.encode({ len, fd_flags: (opts.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC });
     this.proc.ioctl(this.fd, DMA_HEAP_IOCTL_ALLOC, b);
-    const fd = dmaHeapAllocationData.decode(b).fd;
+    const fd = dma_heap_allocation_data.get(b, 'fd');
     const buf = DmaBuffer.fromFd(this.proc, fd);
     if (opts.name !== undefined) {
       try {

@@ -6,18 +6,39 @@
 import type { Process } from '../machine/process.js';
 import { O_RDWR } from '../uapi/fcntl.js';
 import { POLLIN } from '../uapi/poll.js';
-import {
-  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, type SyncFenceInfoData, type SyncFileInfoData,
-} from '../uapi/sync_file.js';
-import { SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, swSyncCreateFenceData, u32Arg } from '../uapi/sw_sync.js';
+import { SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, sync_fence_info, sync_file_info, sync_merge_data, sync_set_deadline } from '../uapi/sync_file.js';
+import { SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, sw_sync_create_fence_data } from '../uapi/sw_sync.js';
+import { __u32, cstr, type StructValue } from '../uapi/struct.js';
 import { FdResource } from './resource.js';
+import { U32_MAX, uintArg } from './args.js';
 import { pollReady, pollReadySync, type WaitOptions } from './wait.js';
+
+/** One fence of a sync file (struct sync_fence_info, as text and numbers). */
+export interface SyncFenceInfo {
+  /** the timeline's name */
+  objName: string;
+  driverName: string;
+  /** 1 signalled, 0 active, < 0 signalled with that error */
+  status: number;
+  flags: number;
+  /** when it signalled (CLOCK_MONOTONIC ns), 0 while active */
+  timestampNs: number;
+}
 
 export interface SyncFileInfo {
   name: string;
   /** 1 signalled, 0 active, < 0 signalled with that error */
   status: number;
-  fences: SyncFenceInfoData[];
+  fences: SyncFenceInfo[];
+}
+
+/** A name as the kernel's char[32] takes it: at most 31 bytes of UTF-8 (longer names are cut). */
+function nameBytes(name: string): Uint8Array {
+  return new TextEncoder().encode(name).subarray(0, 31);
+}
+
+function fenceInfo(r: StructValue<typeof sync_fence_info>): SyncFenceInfo {
+  return { objName: cstr(r.obj_name), driverName: cstr(r.driver_name), status: r.status, flags: r.flags, timestampNs: Number(r.timestamp_ns) };
 }
 
 /** A sync file signalled with an error (status < 0), e.g. -ETIMEDOUT from a GPU reset. */
@@ -47,12 +68,13 @@ export class SyncFile extends FdResource {
   /** SYNC_IOC_FILE_INFO: name, status, and each fence's driver, timeline, status and timestamp. */
   info(): SyncFileInfo {
     const h = this.header();
-    if (h.numFences === 0) return { name: h.name, status: h.status, fences: [] };
-    const full = syncFileInfo.encode({ numFences: h.numFences }, h.numFences);
+    if (h.num_fences === 0) return { name: cstr(h.name), status: h.status, fences: [] };
+    // the records go right after the struct, in the same argument
+    const full = sync_file_info.encode({ num_fences: h.num_fences, sync_fence_info: sync_file_info.size }, h.num_fences * sync_fence_info.size);
     this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, full);
-    const f = syncFileInfo.decode(full);
-    const fences = Array.from({ length: f.numFences }, (_, i) => syncFenceInfo.decode(full, f.syncFenceInfo + i * syncFenceInfo.size));
-    return { name: f.name, status: f.status, fences };
+    const f = sync_file_info.decode(full);
+    const fences = (sync_file_info.deref(full, 'sync_fence_info') ?? []).map(fenceInfo);
+    return { name: cstr(f.name), status: f.status, fences };
   }
 
   /** The status alone: 1 signalled, 0 active, < 0 an error. */
@@ -61,15 +83,15 @@ export class SyncFile extends FdResource {
   }
 
   /** SYNC_IOC_FILE_INFO with num_fences 0: the name and status only. */
-  private header(): SyncFileInfoData {
-    const b = syncFileInfo.encode({});
+  private header(): StructValue<typeof sync_file_info> {
+    const b = sync_file_info.encode();
     this.proc.ioctl(this.fd, SYNC_IOC_FILE_INFO, b);
-    return syncFileInfo.decode(b);
+    return sync_file_info.decode(b);
   }
 
   private settled(): void {
     const { status, name } = this.header();
-    if (status < 0) throw new FenceError(status, name);
+    if (status < 0) throw new FenceError(status, cstr(name));
   }
 
   /** Resolves when every fence has signalled; rejects with FenceError, WaitTimeoutError or the abort reason. */
@@ -86,14 +108,15 @@ export class SyncFile extends FdResource {
 
   /** SYNC_IOC_MERGE: a new sync file that signals when both have. */
   merge(other: SyncFile, name = 'merged'): SyncFile {
-    const b = syncMergeData.encode({ name, fd2: other.fd });
+    const b = sync_merge_data.encode({ name: nameBytes(name), fd2: other.fd });
     this.proc.ioctl(this.fd, SYNC_IOC_MERGE, b);
-    return new SyncFile(this.proc, syncMergeData.decode(b).fence);
+    return new SyncFile(this.proc, sync_merge_data.get(b, 'fence'));
   }
 
-  /** SYNC_IOC_SET_DEADLINE: a hint to the fences' drivers (absolute CLOCK_MONOTONIC ns). */
+  /** SYNC_IOC_SET_DEADLINE: a hint to the fences' drivers (absolute CLOCK_MONOTONIC ns, a safe non-negative integer). */
   setDeadline(deadlineNs: number): void {
-    this.proc.ioctl(this.fd, SYNC_IOC_SET_DEADLINE, syncSetDeadline.encode({ deadlineNs }));
+    const deadline_ns = uintArg(deadlineNs, 'deadlineNs');
+    this.proc.ioctl(this.fd, SYNC_IOC_SET_DEADLINE, sync_set_deadline.encode({ deadline_ns }));
   }
 
   /** Send to process `toPid` (SCM_RIGHTS semantics): a plain object to postMessage; this one stays open. */
@@ -118,15 +141,15 @@ export class Timeline extends FdResource {
     super(proc, fd, 'a sw_sync timeline');
   }
 
-  /** SW_SYNC_IOC_CREATE_FENCE: a sync file that signals when the timeline reaches `value`. */
+  /** SW_SYNC_IOC_CREATE_FENCE: a sync file that signals when the timeline reaches `value` (a u32). */
   createFence(value: number, name = 'fence'): SyncFile {
-    const b = swSyncCreateFenceData.encode({ value, name });
+    const b = sw_sync_create_fence_data.encode({ value: uintArg(value, 'value', U32_MAX), name: nameBytes(name) });
     this.proc.ioctl(this.fd, SW_SYNC_IOC_CREATE_FENCE, b);
-    return SyncFile.fromFd(this.proc, swSyncCreateFenceData.decode(b).fence);
+    return SyncFile.fromFd(this.proc, sw_sync_create_fence_data.get(b, 'fence'));
   }
 
-  /** SW_SYNC_IOC_INC: advance the timeline, signalling the fences it passes. */
+  /** SW_SYNC_IOC_INC: advance the timeline by `step` (a u32), signalling the fences it passes. */
   inc(step = 1): void {
-    this.proc.ioctl(this.fd, SW_SYNC_IOC_INC, u32Arg.encode(step));
+    this.proc.ioctl(this.fd, SW_SYNC_IOC_INC, __u32.encode(uintArg(step, 'step', U32_MAX)));
   }
 }

@@ -31,6 +31,18 @@ export interface AgentReport {
 }
 
 const PIDS = 64;
+
+/** A u64 field from a generated number: negatives wrap as C's conversion does. */
+const u64 = (n: number): bigint => BigInt.asUintN(64, BigInt(n));
+
+/** A char[32] from a generated name: its UTF-8, cut to 31 bytes. */
+const name31 = (s: string): Uint8Array => new TextEncoder().encode(s).subarray(0, 31);
+
+/** struct drm_version with `room` bytes for each of name, date and desc, right after it. */
+function drmVersionWithRoom(room: number): Uint8Array {
+  const at = u.drm_version.size;
+  return u.drm_version.encode({ name_len: room, name: at, date_len: room, date: at + room, desc_len: room, desc: at + 2 * room }, 3 * room);
+}
 /** DMABUF_FUZZ_TRACE=1: every operation on stderr before it runs (to find the one that hangs or crashes) */
 const TRACE = Boolean(process.env.DMABUF_FUZZ_TRACE);
 
@@ -115,9 +127,9 @@ function run(d: AgentData): AgentReport {
       }
       case 'heapAlloc': {
         const heap = fdOf(held.heap, o.heap);
-        const valid = u.dmaHeapAllocationData.encode({ len: o.len >= 0 && o.len <= 2 ** 22 ? o.len : o.len & 0xfffff, fdFlags: o.fdFlags & 1 ? u.O_RDWR | u.O_CLOEXEC : o.fdFlags, heapFlags: o.heapFlags & 1 ? 0 : o.heapFlags });
+        const valid = u.dma_heap_allocation_data.encode({ len: o.len >= 0 && o.len <= 2 ** 22 ? o.len : o.len & 0xfffff, fd_flags: o.fdFlags & 1 ? u.O_RDWR | u.O_CLOEXEC : o.fdFlags, heap_flags: o.heapFlags & 1 ? 0 : o.heapFlags });
         const arg = shape(o.v, valid, o.noise);
-        if (call('DMA_HEAP_IOCTL_ALLOC', () => proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg)) !== undefined && arg.length >= 24) keep('buf', u.dmaHeapAllocationData.decode(arg).fd);
+        if (call('DMA_HEAP_IOCTL_ALLOC', () => proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg)) !== undefined && arg.length >= 24) keep('buf', u.dma_heap_allocation_data.get(arg, 'fd'));
         break;
       }
       case 'memfd': {
@@ -130,16 +142,16 @@ function run(d: AgentData): AgentReport {
       }
       case 'udmabuf': {
         const dev = fdOf(held.udev, o.memfd);
-        const memfd = fdOf(held.memfd, o.memfd);
+        const memfd = fdOf(held.memfd, o.memfd) >>> 0; // a __u32 field: a negative fd wraps, as in C
         let arg: Uint8Array;
         let req: number;
         if (o.list === 0) {
           req = u.UDMABUF_CREATE;
-          arg = shape(o.v, u.udmabufCreate.encode({ memfd, flags: o.flags, offset: o.offset, size: o.size }), o.noise);
+          arg = shape(o.v, u.udmabuf_create.encode({ memfd, flags: o.flags, offset: o.offset, size: u64(o.size) }), o.noise);
         } else {
           req = u.UDMABUF_CREATE_LIST;
-          const items = Array.from({ length: o.list }, (_, i) => ({ memfd, offset: (o.offset + i * 4096) >>> 0, size: o.size }));
-          arg = shape(o.v, u.udmabufCreateList.encode(o.flags, items), o.noise);
+          const items = Array.from({ length: o.list }, (_, i) => ({ memfd, offset: (o.offset + i * 4096) >>> 0, size: u64(o.size) }));
+          arg = shape(o.v, u.udmabuf_create_list.encode({ flags: o.flags, list: items }), o.noise);
         }
         const fd = call('UDMABUF_CREATE', () => proc.ioctl(dev, req, arg));
         if (fd !== undefined) keep('buf', fd);
@@ -150,19 +162,19 @@ function run(d: AgentData): AgentReport {
         switch (o.which) {
           case 0: { // SYNC: only non-blocking-safe flags half the time (a START may wait for another process's fence)
             const flags = o.flags & 1 ? u.DMA_BUF_SYNC_END | u.DMA_BUF_SYNC_RW : o.flags;
-            call('DMA_BUF_IOCTL_SYNC', () => proc.ioctl(buf, u.DMA_BUF_IOCTL_SYNC, shape(o.v, u.dmaBufSync.encode({ flags }), o.noise)));
+            call('DMA_BUF_IOCTL_SYNC', () => proc.ioctl(buf, u.DMA_BUF_IOCTL_SYNC, shape(o.v, u.dma_buf_sync.encode({ flags }), o.noise)));
             break;
           }
           case 1:
             call('DMA_BUF_SET_NAME_B', () => proc.ioctl(buf, u.DMA_BUF_SET_NAME_B, shape(o.v, new TextEncoder().encode(`${o.name}\0`), o.noise)));
             break;
           case 2: {
-            const arg = shape(o.v, u.dmaBufSyncFile.encode({ flags: o.flags & 3 || 1, fd: -1 }), o.noise);
-            if (call('EXPORT_SYNC_FILE', () => proc.ioctl(buf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)) !== undefined) keep('sync', u.dmaBufSyncFile.decode(arg).fd);
+            const arg = shape(o.v, u.dma_buf_export_sync_file.encode({ flags: o.flags & 3 || 1, fd: -1 }), o.noise);
+            if (call('EXPORT_SYNC_FILE', () => proc.ioctl(buf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)) !== undefined) keep('sync', u.dma_buf_export_sync_file.get(arg, 'fd'));
             break;
           }
           case 3:
-            call('IMPORT_SYNC_FILE', () => proc.ioctl(buf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, shape(o.v, u.dmaBufSyncFile.encode({ flags: o.flags & 3 || 2, fd: fdOf(held.sync, o.fd) }), o.noise)));
+            call('IMPORT_SYNC_FILE', () => proc.ioctl(buf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, shape(o.v, u.dma_buf_import_sync_file.encode({ flags: o.flags & 3 || 2, fd: fdOf(held.sync, o.fd) }), o.noise)));
             break;
           case 4:
             call('DMA_BUF_SET_NAME_A', () => proc.ioctl(buf, u.DMA_BUF_SET_NAME_A, o.flags & 1 ? 0 : new TextEncoder().encode(`${o.name}\0`)));
@@ -175,23 +187,23 @@ function run(d: AgentData): AgentReport {
       case 'syncIoctl': {
         const sf = fdOf(held.sync, o.sync);
         if (o.which === 0) {
-          const arg = shape(o.v, u.syncMergeData.encode({ name: o.name, fd2: fdOf(held.sync, o.other) }), o.noise);
-          if (call('SYNC_IOC_MERGE', () => proc.ioctl(sf, u.SYNC_IOC_MERGE, arg)) !== undefined && arg.length >= 48) keep('sync', u.syncMergeData.decode(arg).fence);
+          const arg = shape(o.v, u.sync_merge_data.encode({ name: name31(o.name), fd2: fdOf(held.sync, o.other) }), o.noise);
+          if (call('SYNC_IOC_MERGE', () => proc.ioctl(sf, u.SYNC_IOC_MERGE, arg)) !== undefined && arg.length >= 48) keep('sync', u.sync_merge_data.get(arg, 'fence'));
         } else if (o.which === 1) {
-          const valid = u.syncFileInfo.encode({ numFences: o.num & 0xff ? o.num % 5 : o.num, syncFenceInfo: o.ptr }, 4);
+          const valid = u.sync_file_info.encode({ num_fences: o.num & 0xff ? o.num % 5 : o.num, sync_fence_info: o.ptr }, 4 * u.sync_fence_info.size);
           call('SYNC_IOC_FILE_INFO', () => proc.ioctl(sf, u.SYNC_IOC_FILE_INFO, shape(o.v, valid, o.noise)));
         } else {
-          call('SYNC_IOC_SET_DEADLINE', () => proc.ioctl(sf, u.SYNC_IOC_SET_DEADLINE, shape(o.v, u.syncSetDeadline.encode({ deadlineNs: o.deadline }), o.noise)));
+          call('SYNC_IOC_SET_DEADLINE', () => proc.ioctl(sf, u.SYNC_IOC_SET_DEADLINE, shape(o.v, u.sync_set_deadline.encode({ deadline_ns: o.deadline }), o.noise)));
         }
         break;
       }
       case 'timeline': {
         const tl = fdOf(held.tl, o.tl);
         if (o.which === 0) {
-          const arg = shape(o.v, u.swSyncCreateFenceData.encode({ value: o.value, name: o.name }), o.noise);
-          if (call('SW_SYNC_IOC_CREATE_FENCE', () => proc.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, arg)) !== undefined && arg.length >= 40) keep('sync', u.swSyncCreateFenceData.decode(arg).fence);
+          const arg = shape(o.v, u.sw_sync_create_fence_data.encode({ value: o.value, name: name31(o.name) }), o.noise);
+          if (call('SW_SYNC_IOC_CREATE_FENCE', () => proc.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, arg)) !== undefined && arg.length >= 40) keep('sync', u.sw_sync_create_fence_data.get(arg, 'fence'));
         } else {
-          call('SW_SYNC_IOC_INC', () => proc.ioctl(tl, u.SW_SYNC_IOC_INC, shape(o.v, u.u32Arg.encode(o.value & 7), o.noise)));
+          call('SW_SYNC_IOC_INC', () => proc.ioctl(tl, u.SW_SYNC_IOC_INC, shape(o.v, u.__u32.encode(o.value & 7), o.noise)));
         }
         break;
       }
@@ -254,34 +266,34 @@ function run(d: AgentData): AgentReport {
         const h = at(handles, o.handle) ?? o.handle;
         switch (o.which) {
           case 0: {
-            const arg = shape(o.v, u.drmModeCreateDumb.encode({ width: o.w, height: o.h, bpp: o.bpp }), o.noise);
-            if (call('MODE_CREATE_DUMB', () => proc.ioctl(drm, u.DRM_IOCTL_MODE_CREATE_DUMB, arg)) !== undefined && arg.length >= 32) handles.push(u.drmModeCreateDumb.decode(arg).handle);
+            const arg = shape(o.v, u.drm_mode_create_dumb.encode({ width: o.w, height: o.h, bpp: o.bpp }), o.noise);
+            if (call('MODE_CREATE_DUMB', () => proc.ioctl(drm, u.DRM_IOCTL_MODE_CREATE_DUMB, arg)) !== undefined && arg.length >= 32) handles.push(u.drm_mode_create_dumb.get(arg, 'handle'));
             break;
           }
           case 1: {
-            const arg = shape(o.v, u.drmPrimeHandle.encode({ handle: h, flags: o.w & 1 ? u.O_RDWR | u.O_CLOEXEC : o.w }), o.noise);
-            if (call('PRIME_HANDLE_TO_FD', () => proc.ioctl(drm, u.DRM_IOCTL_PRIME_HANDLE_TO_FD, arg)) !== undefined && arg.length >= 12) keep('buf', u.drmPrimeHandle.decode(arg).fd);
+            const arg = shape(o.v, u.drm_prime_handle.encode({ handle: h, flags: o.w & 1 ? u.O_RDWR | u.O_CLOEXEC : o.w }), o.noise);
+            if (call('PRIME_HANDLE_TO_FD', () => proc.ioctl(drm, u.DRM_IOCTL_PRIME_HANDLE_TO_FD, arg)) !== undefined && arg.length >= 12) keep('buf', u.drm_prime_handle.get(arg, 'fd'));
             break;
           }
           case 2: {
-            const arg = shape(o.v, u.drmPrimeHandle.encode({ fd: fdOf(held.buf, o.fd) }), o.noise);
-            if (call('PRIME_FD_TO_HANDLE', () => proc.ioctl(drm, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, arg)) !== undefined && arg.length >= 12) handles.push(u.drmPrimeHandle.decode(arg).handle);
+            const arg = shape(o.v, u.drm_prime_handle.encode({ fd: fdOf(held.buf, o.fd) }), o.noise);
+            if (call('PRIME_FD_TO_HANDLE', () => proc.ioctl(drm, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, arg)) !== undefined && arg.length >= 12) handles.push(u.drm_prime_handle.get(arg, 'handle'));
             break;
           }
           case 3: {
-            const arg = shape(o.v, u.drmModeMapDumb.encode(h), o.noise);
+            const arg = shape(o.v, u.drm_mode_map_dumb.encode({ handle: h }), o.noise);
             if (call('MODE_MAP_DUMB', () => proc.ioctl(drm, u.DRM_IOCTL_MODE_MAP_DUMB, arg)) !== undefined && arg.length >= 16) {
-              const view = call('mmap drm', () => proc.mmap((o.w % 16) * 4096 || 4096, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, drm, u.drmModeMapDumb.decode(arg).offset));
+              const view = call('mmap drm', () => proc.mmap((o.w % 16) * 4096 || 4096, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, drm, u.drm_mode_map_dumb.get(arg, 'offset')));
               if (view) maps.push(view);
             }
             break;
           }
           case 4:
-            call('GEM_CLOSE', () => proc.ioctl(drm, u.DRM_IOCTL_GEM_CLOSE, shape(o.v, u.drmGemClose.encode(h), o.noise)));
+            call('GEM_CLOSE', () => proc.ioctl(drm, u.DRM_IOCTL_GEM_CLOSE, shape(o.v, u.drm_gem_close.encode({ handle: h }), o.noise)));
             if (o.v === 'valid') handles.splice(handles.indexOf(h), handles.includes(h) ? 1 : 0);
             break;
           default:
-            call('DRM_IOCTL_VERSION', () => proc.ioctl(drm, u.DRM_IOCTL_VERSION, shape(o.v, u.drmVersion.encode(16), o.noise)));
+            call('DRM_IOCTL_VERSION', () => proc.ioctl(drm, u.DRM_IOCTL_VERSION, shape(o.v, drmVersionWithRoom(16), o.noise)));
         }
         break;
       }

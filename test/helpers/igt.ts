@@ -20,9 +20,9 @@ export function swSyncTimelineCreate(proc: Process): number {
 }
 
 export function __swSyncTimelineCreateFence(proc: Process, timeline: number, seqno: number): number {
-  const data = u.swSyncCreateFenceData.encode({ value: seqno, name: 'igt-fence' });
+  const data = u.sw_sync_create_fence_data.encode({ value: seqno, name: u.cbytes('igt-fence', 32) });
   const ret = sys(() => proc.ioctl(timeline, u.SW_SYNC_IOC_CREATE_FENCE, data));
-  return ret ? ret : u.swSyncCreateFenceData.decode(data).fence;
+  return ret ? ret : u.sw_sync_create_fence_data.get(data, 'fence');
 }
 
 export function swSyncTimelineCreateFence(proc: Process, timeline: number, seqno: number): number {
@@ -32,7 +32,7 @@ export function swSyncTimelineCreateFence(proc: Process, timeline: number, seqno
 }
 
 export function swSyncTimelineInc(proc: Process, timeline: number, count: number): void {
-  assert.equal(sys(() => proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(count))), 0);
+  assert.equal(sys(() => proc.ioctl(timeline, u.SW_SYNC_IOC_INC, u.__u32.encode(count))), 0);
 }
 
 /** sync_fence_wait(fd, timeout): 0 signaled, -ETIME on timeout, -EINVAL for POLLERR/POLLNVAL */
@@ -58,21 +58,19 @@ export async function syncFenceWaitAsync(proc: Process, fd: number, timeout: num
 
 /** sync_fence_status(): the whole fence's status from SYNC_IOC_FILE_INFO with no records */
 export function syncFenceStatus(proc: Process, fd: number): number {
-  const info = u.syncFileInfo.encode({});
+  const info = u.sync_file_info.encode();
   const ret = sys(() => proc.ioctl(fd, u.SYNC_IOC_FILE_INFO, info));
-  return ret ? ret : u.syncFileInfo.decode(info).status;
+  return ret ? ret : u.sync_file_info.get(info, 'status');
 }
 
-/** sync_file_info(): the struct and its fence records */
-export function syncFileInfo(proc: Process, fd: number): { status: number; numFences: number; fences: u.SyncFenceInfoData[]; name: string } | null {
-  const first = u.syncFileInfo.encode({});
+/** sync_file_info(): the struct and its fence records (placed right after it) */
+export function syncFileInfo(proc: Process, fd: number): (u.StructValue<typeof u.sync_file_info> & { fences: u.StructValue<typeof u.sync_fence_info>[] }) | null {
+  const first = u.sync_file_info.encode();
   if (sys(() => proc.ioctl(fd, u.SYNC_IOC_FILE_INFO, first))) return null;
-  const n = u.syncFileInfo.decode(first).numFences;
-  const full = u.syncFileInfo.encode({ numFences: n }, n);
+  const n = u.sync_file_info.get(first, 'num_fences');
+  const full = u.sync_file_info.encode({ num_fences: n, sync_fence_info: u.sync_file_info.size }, n * u.sync_fence_info.size);
   if (sys(() => proc.ioctl(fd, u.SYNC_IOC_FILE_INFO, full))) return null;
-  const info = u.syncFileInfo.decode(full);
-  const fences = Array.from({ length: info.numFences }, (_, i) => u.syncFenceInfo.decode(full, info.syncFenceInfo + i * u.SIZEOF_SYNC_FENCE_INFO));
-  return { status: info.status, numFences: info.numFences, fences, name: info.name };
+  return { ...u.sync_file_info.decode(full), fences: u.sync_file_info.deref(full, 'sync_fence_info') ?? [] };
 }
 
 /** sync_fence_count_status(fd, status): how many of the fences have exactly that status, -1 on error */
@@ -84,9 +82,9 @@ export function syncFenceCountStatus(proc: Process, fd: number, status: number):
 
 /** sync_fence_merge(fd1, fd2): the merged fence fd, or -errno */
 export function syncFenceMerge(proc: Process, fd1: number, fd2: number): number {
-  const data = u.syncMergeData.encode({ name: 'igt-merge', fd2 });
+  const data = u.sync_merge_data.encode({ name: u.cbytes('igt-merge', 32), fd2 });
   const ret = sys(() => proc.ioctl(fd1, u.SYNC_IOC_MERGE, data));
-  return ret ? ret : u.syncMergeData.decode(data).fence;
+  return ret ? ret : u.sync_merge_data.get(data, 'fence');
 }
 
 /** close() that ignores a negative fd, as tests close(-1) harmlessly */
@@ -96,7 +94,7 @@ export function close(proc: Process, fd: number): void {
 
 /* lib/igt_vgem.c and lib/ioctl_wrappers.c: the vgem and PRIME helpers */
 
-export interface VgemBo { handle: number; width: number; height: number; bpp: number; pitch: number; size: number }
+export interface VgemBo { handle: number; width: number; height: number; bpp: number; pitch: number; size: bigint }
 
 /** drm_open_driver(DRIVER_VGEM): the first /dev/dri/cardN whose DRM_IOCTL_VERSION name is "vgem" */
 export function drmOpenVgem(proc: Process): number {
@@ -107,32 +105,32 @@ export function drmOpenVgem(proc: Process): number {
 
 /** vgem_create(): a dumb buffer of width x height x bpp */
 export function vgemCreate(proc: Process, fd: number, width: number, height: number, bpp: number): VgemBo {
-  const arg = u.drmModeCreateDumb.encode({ width, height, bpp });
+  const arg = u.drm_mode_create_dumb.encode({ width, height, bpp });
   assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_MODE_CREATE_DUMB, arg)), 0);
-  const d = u.drmModeCreateDumb.decode(arg);
+  const d = u.drm_mode_create_dumb.decode(arg);
   return { handle: d.handle, width, height, bpp, pitch: d.pitch, size: d.size };
 }
 
 /** vgem_fence_attach(): the fence id; flags 0 (read) or VGEM_FENCE_WRITE */
 export function vgemFenceAttach(proc: Process, fd: number, bo: VgemBo, flags: number): number {
-  const arg = u.drmVgemFenceAttach.encode({ handle: bo.handle, flags });
+  const arg = u.drm_vgem_fence_attach.encode({ handle: bo.handle, flags });
   assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_VGEM_FENCE_ATTACH, arg)), 0);
-  return u.drmVgemFenceAttach.decode(arg).outFence;
+  return u.drm_vgem_fence_attach.get(arg, 'out_fence');
 }
 
 export function vgemFenceSignal(proc: Process, fd: number, fence: number): void {
-  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_VGEM_FENCE_SIGNAL, u.drmVgemFenceSignal.encode({ fence }))), 0);
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_VGEM_FENCE_SIGNAL, u.drm_vgem_fence_signal.encode({ fence }))), 0);
 }
 
 /** prime_handle_to_fd(): DRM_CLOEXEC | DRM_RDWR as igt asks */
 export function primeHandleToFd(proc: Process, fd: number, handle: number): number {
-  const arg = u.drmPrimeHandle.encode({ handle, flags: u.DRM_CLOEXEC | u.O_RDWR });
+  const arg = u.drm_prime_handle.encode({ handle, flags: u.DRM_CLOEXEC | u.O_RDWR });
   assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_PRIME_HANDLE_TO_FD, arg)), 0);
-  return u.drmPrimeHandle.decode(arg).fd;
+  return u.drm_prime_handle.get(arg, 'fd');
 }
 
 export function gemClose(proc: Process, fd: number, handle: number): void {
-  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(handle))), 0);
+  assert.equal(sys(() => proc.ioctl(fd, u.DRM_IOCTL_GEM_CLOSE, u.drm_gem_close.encode({ handle }))), 0);
 }
 
 /* lib/dmabuf_sync_file.c */
@@ -142,11 +140,11 @@ export function hasDmabufExportSyncFile(proc: Process, fd: number): boolean {
   const bo = vgemCreate(proc, fd, 1, 1, 32);
   const dmabuf = primeHandleToFd(proc, fd, bo.handle);
   gemClose(proc, fd, bo.handle);
-  const arg = u.dmaBufSyncFile.encode({ flags: u.DMA_BUF_SYNC_WRITE, fd: -1 });
+  const arg = u.dma_buf_export_sync_file.encode({ flags: u.DMA_BUF_SYNC_WRITE, fd: -1 });
   const ret = sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg));
   proc.close(dmabuf);
   assert.ok(ret === 0 || ret === -25, `export sync_file: ${ret}`);
-  if (ret === 0) proc.close(u.dmaBufSyncFile.decode(arg).fd);
+  if (ret === 0) proc.close(u.dma_buf_export_sync_file.get(arg, 'fd'));
   return ret === 0;
 }
 
@@ -158,7 +156,7 @@ export function hasDmabufImportSyncFile(proc: Process, fd: number): boolean {
   const timeline = swSyncTimelineCreate(proc);
   const fence = swSyncTimelineCreateFence(proc, timeline, 1);
   swSyncTimelineInc(proc, timeline, 1);
-  const ret = sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dmaBufSyncFile.encode({ flags: u.DMA_BUF_SYNC_RW, fd: fence })));
+  const ret = sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dma_buf_import_sync_file.encode({ flags: u.DMA_BUF_SYNC_RW, fd: fence })));
   proc.close(dmabuf);
   proc.close(fence);
   proc.close(timeline);
@@ -167,13 +165,13 @@ export function hasDmabufImportSyncFile(proc: Process, fd: number): boolean {
 }
 
 export function dmabufExportSyncFile(proc: Process, dmabuf: number, flags: number): number {
-  const arg = u.dmaBufSyncFile.encode({ flags, fd: -1 });
+  const arg = u.dma_buf_export_sync_file.encode({ flags, fd: -1 });
   assert.equal(sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)), 0);
-  return u.dmaBufSyncFile.decode(arg).fd;
+  return u.dma_buf_export_sync_file.get(arg, 'fd');
 }
 
 export function dmabufImportSyncFile(proc: Process, dmabuf: number, flags: number, syncFd: number): void {
-  assert.equal(sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dmaBufSyncFile.encode({ flags, fd: syncFd }))), 0);
+  assert.equal(sys(() => proc.ioctl(dmabuf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, u.dma_buf_import_sync_file.encode({ flags, fd: syncFd }))), 0);
 }
 
 export function dmabufImportTimelineFence(proc: Process, dmabuf: number, flags: number, timeline: number, seqno: number): void {

@@ -105,10 +105,8 @@ export function openVgem(proc: Process): number {
     const fd = sys(() => proc.open(`/dev/dri/card${i}`, u.O_RDWR));
     if (fd < 0) continue;
     // drm_version_t { .name_len = 4, .name = the 5 bytes after the struct }
-    const v = new Uint8Array(u.SIZEOF_DRM_VERSION + 5);
-    u.setU64(v, 16, 4);
-    u.setU64(v, 24, u.SIZEOF_DRM_VERSION);
-    if (sys(() => proc.ioctl(fd, u.DRM_IOCTL_VERSION, v)) === 0 && u.cstr(v, u.SIZEOF_DRM_VERSION, 5) === 'vgem') return fd;
+    const v = u.drm_version.encode({ name_len: 4, name: u.drm_version.size }, 5);
+    if (sys(() => proc.ioctl(fd, u.DRM_IOCTL_VERSION, v)) === 0 && u.cstr(v.subarray(u.drm_version.size)) === 'vgem') return fd;
     proc.close(fd);
   }
   return -1;
@@ -136,11 +134,11 @@ export function useMachine(options: BootOptions = {}): () => Promise<Machine> {
 /** DMA_HEAP_IOCTL_ALLOC on a heap by name: the new dma-buf fd (the heap fd is closed again). */
 export function heapAlloc(proc: Process, len: number, fdFlags = u.O_RDWR | u.O_CLOEXEC, heap = 'system'): number {
   const hfd = proc.open(`/dev/dma_heap/${heap}`, u.O_RDONLY);
-  const arg = u.dmaHeapAllocationData.encode({ len, fdFlags });
+  const arg = u.dma_heap_allocation_data.encode({ len, fd_flags: fdFlags });
   try {
     proc.ioctl(hfd, u.DMA_HEAP_IOCTL_ALLOC, arg);
   } finally {
     proc.close(hfd);
   }
-  return u.dmaHeapAllocationData.decode(arg).fd;
+  return u.dma_heap_allocation_data.get(arg, 'fd');
 }

@@ -47,9 +47,9 @@ describe('syscalls', () => {
   test('an O_RDONLY dma-buf cannot be mapped writable and shared: -EACCES', () => {
     const p = machine.spawn();
     const heap = p.open('/dev/dma_heap/system', u.O_RDWR);
-    const arg = u.dmaHeapAllocationData.encode({ len: 4096, fdFlags: u.O_RDONLY });
+    const arg = u.dma_heap_allocation_data.encode({ len: 4096, fd_flags: u.O_RDONLY });
     p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
-    const fd = u.dmaHeapAllocationData.decode(arg).fd;
+    const fd = u.dma_heap_allocation_data.get(arg, 'fd');
     assert.throws(() => p.mmap(4096, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0), { code: 'EACCES' });
     const ro = p.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 0);
     assert.equal(ro.length, 4096);
@@ -152,9 +152,9 @@ describe('processes in worker threads', () => {
   test('a process blocked in poll wakes when another process increments the timeline', async () => {
     const p = machine.spawn('timeline-owner');
     const tl = p.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
-    const data = u.swSyncCreateFenceData.encode({ value: 1, name: 'pt' });
+    const data = u.sw_sync_create_fence_data.encode({ value: 1, name: u.cbytes('pt', 32) });
     p.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, data);
-    const fence = u.swSyncCreateFenceData.decode(data).fence;
+    const fence = u.sw_sync_create_fence_data.get(data, 'fence');
     const waiter = spawnWorker<{ n: number; revents: number; ms: number }>(machine, `
       send({ pid: proc.pid });
       const { token } = await recv();
@@ -169,7 +169,7 @@ describe('processes in worker threads', () => {
     waiter.post({ token: p.sendFd(fence, pid) });
     await waiter.next();
     await sleep(20);
-    p.ioctl(tl, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+    p.ioctl(tl, u.SW_SYNC_IOC_INC, u.__u32.encode(1));
     const r = await waiter.result;
     assert.equal(r.n, 1);
     assert.equal(r.revents, u.POLLIN);
@@ -182,9 +182,9 @@ describe('processes in worker threads', () => {
     const owner = machine.spawn('owner');
     const child = spawnWorker(machine, `
       const heap = proc.open('/dev/dma_heap/system', u.O_RDWR);
-      const arg = u.dmaHeapAllocationData.encode({ len: 65536, fdFlags: u.O_RDWR });
+      const arg = u.dma_heap_allocation_data.encode({ len: 65536, fd_flags: u.O_RDWR });
       proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
-      const fd = u.dmaHeapAllocationData.decode(arg).fd;
+      const fd = u.dma_heap_allocation_data.get(arg, 'fd');
       proc.mmap(65536, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
       send({ token: proc.sendFd(fd, data.owner), pid: proc.pid });
       await new Promise(() => {}); // hold everything until terminated
@@ -235,13 +235,13 @@ async function dozing(m: Machine): Promise<void> {
   const a = m.spawn('waiter');
   const b = m.spawn('signaller');
   const timeline = await b.openAsync('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
-  const arg = u.swSyncCreateFenceData.encode({ value: 1, name: 'f' });
+  const arg = u.sw_sync_create_fence_data.encode({ value: 1, name: u.cbytes('f', 32) });
   await b.ioctlAsync(timeline, u.SW_SYNC_IOC_CREATE_FENCE, arg);
-  const fence = await a.receiveFdAsync(await b.sendFdAsync(u.swSyncCreateFenceData.decode(arg).fence, a.pid));
+  const fence = await a.receiveFdAsync(await b.sendFdAsync(u.sw_sync_create_fence_data.get(arg, 'fence'), a.pid));
   const fds = [{ fd: fence, events: u.POLLIN, revents: 0 }];
   const polled = a.pollAsync(fds, -1);
   await sleep(20); // the poll is in the kernel, and the kernel dozes
-  await b.ioctlAsync(timeline, u.SW_SYNC_IOC_INC, u.u32Arg.encode(1));
+  await b.ioctlAsync(timeline, u.SW_SYNC_IOC_INC, u.__u32.encode(1));
   assert.equal(await polled, 1);
   assert.equal(fds[0].revents, u.POLLIN);
   assert.equal((await m.stats()).processes, 2);
@@ -285,11 +285,11 @@ describe('the edges of a process life', () => {
     const m = await boot();
     const blocked = spawnWorker<{ code: string; syscall: string; exited: boolean; again: string }>(m, `
       const tl = proc.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
-      const arg = u.swSyncCreateFenceData.encode({ value: 1, name: 'never' });
+      const arg = u.sw_sync_create_fence_data.encode({ value: 1, name: u.cbytes('never', 32) });
       proc.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, arg);
       send('polling');
       try {
-        proc.poll([{ fd: u.swSyncCreateFenceData.decode(arg).fence, events: u.POLLIN }], -1); // no timeout
+        proc.poll([{ fd: u.sw_sync_create_fence_data.get(arg, 'fence'), events: u.POLLIN }], -1); // no timeout
         return null;
       } catch (e) {
         let again = '';

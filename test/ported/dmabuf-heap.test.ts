@@ -29,29 +29,29 @@ after(async () => {
 const ioctl = (fd: number, req: number, arg: Uint8Array | number): number => sys(() => proc.ioctl(fd, req, arg));
 
 function importVgemFd(vgemFd: number, dmaBufFd: number): number {
-  const h = u.drmPrimeHandle.encode({ fd: dmaBufFd, flags: 0, handle: 0 });
+  const h = u.drm_prime_handle.encode({ fd: dmaBufFd, flags: 0, handle: 0 });
   const ret = ioctl(vgemFd, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, h);
-  return ret === 0 ? u.drmPrimeHandle.decode(h).handle : ret;
+  return ret === 0 ? u.drm_prime_handle.get(h, 'handle') : ret;
 }
 
 function closeHandle(vgemFd: number, handle: number): void {
-  ioctl(vgemFd, u.DRM_IOCTL_GEM_CLOSE, u.drmGemClose.encode(handle));
+  ioctl(vgemFd, u.DRM_IOCTL_GEM_CLOSE, u.drm_gem_close.encode({ handle }));
 }
 
 function dmabufHeapOpen(name: string): number {
   return proc.open(`${DEVPATH}/${name}`, u.O_RDWR);
 }
 
-function dmabufHeapAllocFdflags(fd: number, len: number, fdFlags: number, heapFlags: number): { ret: number; fd: number } {
-  const data = u.dmaHeapAllocationData.encode({ len, fd: 0, fdFlags, heapFlags });
+function dmabufHeapAllocFdflags(fd: number, len: number, fdFlags: number, heapFlags: number | bigint): { ret: number; fd: number } {
+  const data = u.dma_heap_allocation_data.encode({ len, fd: 0, fd_flags: fdFlags, heap_flags: heapFlags });
   const ret = ioctl(fd, u.DMA_HEAP_IOCTL_ALLOC, data);
-  return { ret, fd: u.dmaHeapAllocationData.decode(data).fd };
+  return { ret, fd: u.dma_heap_allocation_data.get(data, 'fd') };
 }
 
-const dmabufHeapAlloc = (fd: number, len: number, flags: number): { ret: number; fd: number } => dmabufHeapAllocFdflags(fd, len, u.O_RDWR | u.O_CLOEXEC, flags);
+const dmabufHeapAlloc = (fd: number, len: number, flags: number | bigint): { ret: number; fd: number } => dmabufHeapAllocFdflags(fd, len, u.O_RDWR | u.O_CLOEXEC, flags);
 
 function dmabufSync(fd: number, startStop: number): number {
-  return ioctl(fd, u.DMA_BUF_IOCTL_SYNC, u.dmaBufSync.encode({ flags: startStop | u.DMA_BUF_SYNC_RW }));
+  return ioctl(fd, u.DMA_BUF_IOCTL_SYNC, u.dma_buf_sync.encode({ flags: startStop | u.DMA_BUF_SYNC_RW }));
 }
 
 function testAllocAndImport(heapName: string): void {
@@ -104,23 +104,31 @@ function testAllocZeroed(heapName: string): void {
   proc.close(heapFd);
 }
 
+/* The selftest's own older and newer layouts of the ALLOC argument. */
+const dma_heap_allocation_data_smaller = u.struct('dma_heap_allocation_data_smaller', 16, {
+  len: u.field('__u64', 0),
+  fd: u.field('__u32', 8),
+  fd_flags: u.field('__u32', 12),
+});
+
+const dma_heap_allocation_data_bigger = u.struct('dma_heap_allocation_data_bigger', 48, {
+  len: u.field('__u64', 0),
+  fd: u.field('__u32', 8),
+  fd_flags: u.field('__u32', 12),
+  heap_flags: u.field('__u64', 16),
+  garbage1: u.field('__u64', 24),
+  garbage2: u.field('__u64', 32),
+  garbage3: u.field('__u64', 40),
+});
+
 function testAllocCompat(heapName: string): void {
   const heapFd = dmabufHeapOpen(heapName);
-  // struct dma_heap_allocation_data_smaller { __u64 len; __u32 fd; __u32 fd_flags; }
-  const older = new Uint8Array(16);
-  u.setU64(older, 0, ONE_MEG);
-  u.setU32(older, 12, u.O_RDWR | u.O_CLOEXEC);
-  assert.equal(ioctl(heapFd, u._IOWR('H', 0x0, 16), older), 0, 'FAIL (Older compat allocation failed!)');
-  proc.close(u.u32(older, 8));
-  // struct dma_heap_allocation_data_bigger { ...; __u64 heap_flags; garbage1..3 }
-  const newer = new Uint8Array(48);
-  u.setU64(newer, 0, ONE_MEG);
-  u.setU32(newer, 12, u.O_RDWR | u.O_CLOEXEC);
-  u.setU64(newer, 24, 0xffffffff);
-  u.setU64(newer, 32, 0x88888888);
-  u.setU64(newer, 40, 0x11111111);
-  assert.equal(ioctl(heapFd, u._IOWR('H', 0x0, 48), newer), 0, 'FAIL (Newer compat allocation failed!)');
-  proc.close(u.u32(newer, 8));
+  const older = dma_heap_allocation_data_smaller.encode({ len: ONE_MEG, fd_flags: u.O_RDWR | u.O_CLOEXEC });
+  assert.equal(ioctl(heapFd, u._IOWR('H', 0x0, dma_heap_allocation_data_smaller.size), older), 0, 'FAIL (Older compat allocation failed!)');
+  proc.close(dma_heap_allocation_data_smaller.get(older, 'fd'));
+  const newer = dma_heap_allocation_data_bigger.encode({ len: ONE_MEG, fd_flags: u.O_RDWR | u.O_CLOEXEC, garbage1: 0xffffffff, garbage2: 0x88888888, garbage3: 0x11111111 });
+  assert.equal(ioctl(heapFd, u._IOWR('H', 0x0, dma_heap_allocation_data_bigger.size), newer), 0, 'FAIL (Newer compat allocation failed!)');
+  proc.close(dma_heap_allocation_data_bigger.get(newer, 'fd'));
   proc.close(heapFd);
 }
 
@@ -128,7 +136,7 @@ function testAllocErrors(heapName: string): void {
   const heapFd = dmabufHeapOpen(heapName);
   assert.notEqual(dmabufHeapAlloc(0, ONE_MEG, 0x111111).ret, 0, 'FAIL (Did not see expected error (invalid fd)!)');
   assert.notEqual(dmabufHeapAlloc(heapFd, ONE_MEG, 0x111111).ret, 0, 'FAIL (Did not see expected error (invalid heap flags)!)');
-  assert.notEqual(dmabufHeapAllocFdflags(heapFd, ONE_MEG, ~(u.O_RDWR | u.O_CLOEXEC), 0).ret, 0, 'FAIL (Did not see expected error (invalid fd flags)!)');
+  assert.notEqual(dmabufHeapAllocFdflags(heapFd, ONE_MEG, ~(u.O_RDWR | u.O_CLOEXEC) >>> 0, 0).ret, 0, 'FAIL (Did not see expected error (invalid fd flags)!)');
   // What those errors are, as Linux gives them:
   assert.equal(dmabufHeapAlloc(0, ONE_MEG, 0x111111).ret, -25, '-ENOTTY: fd 0 is not a heap');
   assert.equal(dmabufHeapAlloc(heapFd, ONE_MEG, 0x111111).ret, -22);

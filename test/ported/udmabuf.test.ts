@@ -36,22 +36,22 @@ test('drivers/dma-buf/udmabuf', () => {
   proc.ftruncate(memfd, size);
 
   // should fail (offset not page aligned)
-  let buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd, offset: PAGE / 2, size: PAGE }));
+  let buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabuf_create.encode({ memfd, offset: PAGE / 2, size: PAGE }));
   assert.ok(buf < 0, '[FAIL,test-1]');
   assert.equal(buf, -22);
 
   // should fail (size not multiple of page)
-  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd, offset: 0, size: PAGE / 2 }));
+  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabuf_create.encode({ memfd, offset: 0, size: PAGE / 2 }));
   assert.ok(buf < 0, '[FAIL,test-2]');
   assert.equal(buf, -22);
 
   // should fail (not memfd)
-  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd: 0, offset: 0, size }));
+  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabuf_create.encode({ memfd: 0, offset: 0, size }));
   assert.ok(buf < 0, '[FAIL,test-3]');
   assert.equal(buf, -77, '-EBADFD: stdin is not a memfd');
 
   // should work
-  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabufCreate.encode({ memfd, offset: 0, size }));
+  buf = ioctl(devfd, u.UDMABUF_CREATE, u.udmabuf_create.encode({ memfd, offset: 0, size }));
   assert.ok(buf >= 0, '[FAIL,test-4]');
 
   // The buffer is the memfd's memory.
@@ -63,13 +63,12 @@ test('drivers/dma-buf/udmabuf', () => {
   proc.munmap(dmabuf);
 
   // UDMABUF_CREATE_LIST of two ranges; an over-long list is -EINVAL.
-  const list = u.udmabufCreateList.encode(u.UDMABUF_FLAGS_CLOEXEC, [{ memfd, offset: 0, size: PAGE }, { memfd, offset: 2 * PAGE, size: 2 * PAGE }]);
+  const list = u.udmabuf_create_list.encode({ flags: u.UDMABUF_FLAGS_CLOEXEC, list: [{ memfd, offset: 0, size: PAGE }, { memfd, offset: 2 * PAGE, size: 2 * PAGE }] });
   const lbuf = ioctl(devfd, u.UDMABUF_CREATE_LIST, list);
   assert.ok(lbuf >= 0);
   assert.equal(proc.lseek(lbuf, 0, u.SEEK_END), 3 * PAGE);
   assert.equal(proc.fcntl(lbuf, u.F_GETFD), u.FD_CLOEXEC);
-  const tooMany = new Uint8Array(8);
-  u.setU32(tooMany, 4, 1025);
+  const tooMany = u.udmabuf_create_list.encode({ count: 1025 });
   assert.equal(ioctl(devfd, u.UDMABUF_CREATE_LIST, tooMany), -22);
   assert.equal(ioctl(devfd, 0x12345678, new Uint8Array(8)), -25, 'unknown ioctl: -ENOTTY');
 

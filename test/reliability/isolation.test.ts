@@ -26,16 +26,16 @@ describe('crashes', () => {
     const receiver = machine.spawn('receiver');
     const victim = spawnWorker(machine, `
       const heap = proc.open('/dev/dma_heap/system', u.O_RDONLY);
-      const arg = u.dmaHeapAllocationData.encode({ len: 8192, fdFlags: u.O_RDWR });
+      const arg = u.dma_heap_allocation_data.encode({ len: 8192, fd_flags: u.O_RDWR });
       proc.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, arg);
-      const buf = u.dmaHeapAllocationData.decode(arg).fd;
+      const buf = u.dma_heap_allocation_data.get(arg, 'fd');
       const view = proc.mmap(8192, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, buf, 0);
       view.set([7, 7, 7], 100);
       const tl = proc.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
-      const f = u.swSyncCreateFenceData.encode({ value: 1, name: 'never' });
+      const f = u.sw_sync_create_fence_data.encode({ value: 1, name: u.cbytes('never', 32) });
       proc.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, f);
       send({ token: proc.sendFd(buf, data.to) });
-      proc.poll([{ fd: u.swSyncCreateFenceData.decode(f).fence, events: u.POLLIN }], -1); // blocks until killed
+      proc.poll([{ fd: u.sw_sync_create_fence_data.get(f, 'fence'), events: u.POLLIN }], -1); // blocks until killed
     `, { to: receiver.pid });
     victim.result.catch(() => {});
     const { token } = (await victim.next()) as { token: string };
@@ -77,7 +77,7 @@ describe('isolation and bad input', () => {
     const b = machine.spawn('b');
     const buf = heapAlloc(a, 4096);
     assert.throws(() => b.lseek(buf, 0, u.SEEK_END), { code: 'EBADF' });
-    assert.throws(() => b.ioctl(buf, u.DMA_BUF_IOCTL_SYNC, u.dmaBufSync.encode({ flags: u.DMA_BUF_SYNC_RW })), { code: 'EBADF' });
+    assert.throws(() => b.ioctl(buf, u.DMA_BUF_IOCTL_SYNC, u.dma_buf_sync.encode({ flags: u.DMA_BUF_SYNC_RW })), { code: 'EBADF' });
     const token = a.sendFd(buf, b.pid);
     assert.throws(() => a.receiveFd(token), { code: 'EPERM' });
     assert.throws(() => b.receiveFd(token.replace(/.$/, (c) => (c === '0' ? '1' : '0'))), { code: 'EINVAL' }, 'a forged token');
@@ -104,8 +104,8 @@ describe('isolation and bad input', () => {
     assert.throws(() => p.mmap(4096, u.PROT_READ, u.MAP_SHARED, rw, 1), { code: 'EINVAL' }, 'an unaligned offset');
     assert.throws(() => p.lseek(rw, 1, u.SEEK_END), { code: 'EINVAL' }, 'dma_buf_llseek: only 0 from SEEK_SET or SEEK_END');
     const heap = p.open('/dev/dma_heap/system', u.O_RDONLY);
-    assert.throws(() => p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, u.dmaHeapAllocationData.encode({ len: 2 ** 62, fdFlags: u.O_RDWR })), { code: 'ENOMEM' });
-    assert.throws(() => p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, u.dmaHeapAllocationData.encode({ len: 2 ** 64 - 1, fdFlags: u.O_RDWR })), { code: 'EINVAL' }, 'PAGE_ALIGN wraps to 0');
+    assert.throws(() => p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, u.dma_heap_allocation_data.encode({ len: 2 ** 62, fd_flags: u.O_RDWR })), { code: 'ENOMEM' });
+    assert.throws(() => p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, u.dma_heap_allocation_data.encode({ len: 2n ** 64n - 1n, fd_flags: u.O_RDWR })), { code: 'EINVAL' }, 'PAGE_ALIGN wraps to 0');
     p.exit();
   });
 
@@ -122,18 +122,18 @@ describe('isolation and bad input', () => {
     assert.throws(() => p.open('/dev/dma_heap/constructor', u.O_RDONLY), { code: 'ENOENT' });
     assert.throws(() => p.readFile('/sys/kernel/dmabuf/buffers/__proto__/size'), { code: 'ENOENT' });
     const tl = p.open('/sys/kernel/debug/sync/sw_sync', u.O_RDWR);
-    const f = u.swSyncCreateFenceData.encode({ value: 1, name: '__proto__' });
+    const f = u.sw_sync_create_fence_data.encode({ value: 1, name: u.cbytes('__proto__', 32) });
     p.ioctl(tl, u.SW_SYNC_IOC_CREATE_FENCE, f);
-    const fence = u.swSyncCreateFenceData.decode(f).fence;
-    const info = u.syncFileInfo.encode({});
+    const fence = u.sw_sync_create_fence_data.get(f, 'fence');
+    const info = u.sync_file_info.encode();
     p.ioctl(fence, u.SYNC_IOC_FILE_INFO, info);
     // sw_sync_ioctl_create_fence ignores data.name: the sync file is named after its fence.
-    assert.match(u.syncFileInfo.decode(info).name, /^sw_sync-node\d+-1$/);
-    const merged = u.syncMergeData.encode({ name: 'constructor', fd2: fence });
+    assert.match(u.cstr(u.sync_file_info.get(info, 'name')), /^sw_sync-node\d+-1$/);
+    const merged = u.sync_merge_data.encode({ name: u.cbytes('constructor', 32), fd2: fence });
     p.ioctl(fence, u.SYNC_IOC_MERGE, merged);
-    const info2 = u.syncFileInfo.encode({}); // num_fences 0: only the header (the first call wrote num_fences back)
-    p.ioctl(u.syncMergeData.decode(merged).fence, u.SYNC_IOC_FILE_INFO, info2);
-    assert.equal(u.syncFileInfo.decode(info2).name, 'constructor');
+    const info2 = u.sync_file_info.encode(); // num_fences 0: only the header (the first call wrote num_fences back)
+    p.ioctl(u.sync_merge_data.get(merged, 'fence'), u.SYNC_IOC_FILE_INFO, info2);
+    assert.equal(u.cstr(u.sync_file_info.get(info2, 'name')), 'constructor');
     p.exit();
   });
 });

@@ -28,7 +28,7 @@ function recordIoctls(proc: Process): { request: number; flags?: number }[] {
   const log: { request: number; flags?: number }[] = [];
   const real = proc.ioctl.bind(proc);
   proc.ioctl = (fd, request, arg) => {
-    const flags = request === u.DMA_BUF_IOCTL_SYNC && arg instanceof Uint8Array ? u.dmaBufSync.decode(arg).flags : undefined;
+    const flags = request === u.DMA_BUF_IOCTL_SYNC && arg instanceof Uint8Array ? Number(u.dma_buf_sync.get(arg, 'flags')) : undefined;
     log.push({ request, flags });
     return real(fd, request, arg);
   };
@@ -49,6 +49,27 @@ describe('heaps and buffers', () => {
     // DMA_BUF_SET_NAME takes at most DMA_BUF_NAME_LEN - 1 bytes (dma_buf_set_name: strndup_user(.., DMA_BUF_NAME_LEN)).
     assert.throws(() => buf.setName('x'.repeat(32)), { code: 'EINVAL' });
     assert.equal(buf.name, 'camera-0', 'a refused name changes nothing');
+    proc.exit();
+  });
+
+  test('number arguments: anything but a safe non-negative integer that fits is EINVAL, as a syscall error', () => {
+    const proc = machine.spawn();
+    using heap = DmaHeap.open(proc);
+    using tl = Timeline.open(proc);
+    const einval = (fn: () => unknown, what: string): void => {
+      assert.throws(fn, (e: Error & { code?: string; errno?: number; syscall?: string }) =>
+        e.name === 'SyscallError' && e.code === 'EINVAL' && e.errno === -22 && e.syscall === 'ioctl', what);
+    };
+    for (const size of [-1, 1.5, Number.NaN, Infinity, 2 ** 53, '4096', 4096n]) einval(() => heap.allocate(size as number), `allocate(${String(size)})`);
+    for (const value of [-1, 2 ** 32, 0.5]) {
+      einval(() => tl.createFence(value), `createFence(${value})`);
+      einval(() => tl.inc(value), `inc(${value})`);
+    }
+    using f = tl.createFence(1);
+    for (const ns of [-1, 2 ** 53, 1.5]) einval(() => f.setDeadline(ns), `setDeadline(${ns})`);
+    f.setDeadline(2 ** 53 - 1);
+    using buf = heap.allocate(2 ** 20);
+    assert.equal(buf.size, 2 ** 20);
     proc.exit();
   });
 

@@ -11,7 +11,7 @@ import { O_CLOEXEC } from '../../uapi/fcntl.js';
 import {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_NAME_LEN, DMA_BUF_SET_NAME_A,
   DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_SYNC_WRITE,
-  dmaBufSync, dmaBufSyncFile,
+  dma_buf_export_sync_file, dma_buf_import_sync_file, dma_buf_sync,
 } from '../../uapi/dma-buf.js';
 import { type DmaFence, dmaFenceGetStub } from '../fence/dma-fence.js';
 import { dmaFenceUnwrapForEach } from '../fence/dma-fence-unwrap.js';
@@ -24,17 +24,23 @@ import type { FdTable } from '../fs/fdtable.js';
 import type { DmaBuf } from './dma-buf-struct.js';
 import { dmaBufBeginCpuAccess, dmaBufEndCpuAccess } from './cpu-access.js';
 
-/** DMA_BUF_IOCTL_SYNC with decoded flags: the direction rules, then begin or end CPU access. */
-export async function dmaBufSyncIoctl(dmabuf: DmaBuf, flags: number, signal?: AbortSignal): Promise<number> {
-  if (flags & ~DMA_BUF_SYNC_VALID_FLAGS_MASK) return -EINVAL;
+/**
+ * DMA_BUF_IOCTL_SYNC with decoded flags (struct dma_buf_sync's __u64): the
+ * direction rules, then begin or end CPU access. The unknown-bits test is
+ * on all 64 bits, as in dma_buf_ioctl().
+ */
+export async function dmaBufSyncIoctl(dmabuf: DmaBuf, flags: bigint | number, signal?: AbortSignal): Promise<number> {
+  const all = BigInt(flags);
+  if (all & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) return -EINVAL;
+  const valid = Number(all);
   let dir: DmaDataDirection;
-  switch (flags & DMA_BUF_SYNC_RW) {
+  switch (valid & DMA_BUF_SYNC_RW) {
     case DMA_BUF_SYNC_READ: dir = DMA_FROM_DEVICE; break;
     case DMA_BUF_SYNC_WRITE: dir = DMA_TO_DEVICE; break;
     case DMA_BUF_SYNC_RW: dir = DMA_BIDIRECTIONAL; break;
     default: return -EINVAL;
   }
-  return flags & DMA_BUF_SYNC_END ? dmaBufEndCpuAccess(dmabuf, dir) : dmaBufBeginCpuAccess(dmabuf, dir, signal);
+  return valid & DMA_BUF_SYNC_END ? dmaBufEndCpuAccess(dmabuf, dir) : dmaBufBeginCpuAccess(dmabuf, dir, signal);
 }
 
 /** dma_buf_set_name(): replace the user name; -EINVAL for DMA_BUF_NAME_LEN bytes or more. */
@@ -87,9 +93,9 @@ export async function dmaBufImportSyncFence(dmabuf: DmaBuf, flags: number, fence
 }
 
 async function ioctlExportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable): Promise<number> {
-  const raw = copyFromUser(arg, dmaBufSyncFile.size);
+  const raw = copyFromUser(arg, dma_buf_export_sync_file.size);
   if (!raw) return -EFAULT;
-  const a = dmaBufSyncFile.decode(raw);
+  const a = dma_buf_export_sync_file.decode(raw);
   if (a.flags & ~DMA_BUF_SYNC_RW || (a.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
   const fd = files.getUnusedFdFlags(O_CLOEXEC);
   if (fd < 0) return fd;
@@ -99,7 +105,8 @@ async function ioctlExportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable)
     files.putUnusedFd(fd);
     return ret;
   }
-  if (!copyToUser(arg, dmaBufSyncFile.encode({ flags: a.flags, fd }))) {
+  dma_buf_export_sync_file.set(raw, 'fd', fd);
+  if (!copyToUser(arg, raw)) {
     sf.value!.release();
     files.putUnusedFd(fd);
     return -EFAULT;
@@ -109,9 +116,9 @@ async function ioctlExportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable)
 }
 
 async function ioctlImportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable): Promise<number> {
-  const raw = copyFromUser(arg, dmaBufSyncFile.size);
+  const raw = copyFromUser(arg, dma_buf_import_sync_file.size);
   if (!raw) return -EFAULT;
-  const a = dmaBufSyncFile.decode(raw);
+  const a = dma_buf_import_sync_file.decode(raw);
   if (a.flags & ~DMA_BUF_SYNC_RW || (a.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
   const fence = syncFileGetFence(a.fd, files);
   if (!fence) return -EINVAL;
@@ -125,9 +132,9 @@ export async function dmaBufIoctl(file: File, cmd: number, arg: UserArg, task: T
   const dmabuf = file.privateData as DmaBuf;
   switch (cmd) {
     case DMA_BUF_IOCTL_SYNC: {
-      const raw = copyFromUser(arg, dmaBufSync.size);
+      const raw = copyFromUser(arg, dma_buf_sync.size);
       if (!raw) return -EFAULT;
-      return dmaBufSyncIoctl(dmabuf, dmaBufSync.decode(raw).flags, task.signal);
+      return dmaBufSyncIoctl(dmabuf, dma_buf_sync.get(raw, 'flags'), task.signal);
     }
     case DMA_BUF_SET_NAME_A:
     case DMA_BUF_SET_NAME_B: {

@@ -9,15 +9,14 @@ import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.
 import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
 import { miscRegister } from '../fs/miscdevice.js';
-import { setS32, setU32, setU64, u64 } from '../../uapi/struct.js';
 import { _IOC_DIRSHIFT, _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_WRITE } from '../../uapi/ioctl.js';
 import {
   DRM_CAP_DUMB_BUFFER, DRM_CAP_DUMB_PREFERRED_DEPTH, DRM_CAP_DUMB_PREFER_SHADOW, DRM_CAP_PRIME, DRM_CAP_TIMESTAMP_MONOTONIC,
   DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB,
   DRM_IOCTL_MODE_DESTROY_DUMB, DRM_IOCTL_MODE_MAP_DUMB, DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_PRIME_HANDLE_TO_FD,
   DRM_IOCTL_SET_VERSION, DRM_IOCTL_VERSION, DRM_IOCTL_VGEM_FENCE_ATTACH, DRM_IOCTL_VGEM_FENCE_SIGNAL, DRM_PRIME_CAP_EXPORT,
-  DRM_PRIME_CAP_IMPORT, drmGemClose, drmGemFlink as flinkCodec, drmGemOpen as openCodec, drmGetCap, drmModeCreateDumb,
-  drmModeDestroyDumb, drmModeMapDumb, drmPrimeHandle, drmSetVersion, drmVgemFenceAttach, drmVgemFenceSignal,
+  DRM_PRIME_CAP_IMPORT, drm_gem_close, drm_gem_flink, drm_gem_open, drm_get_cap, drm_mode_create_dumb,
+  drm_mode_destroy_dumb, drm_mode_map_dumb, drm_prime_handle, drm_set_version, drm_version, drm_vgem_fence_attach, drm_vgem_fence_signal,
 } from '../../uapi/drm.js';
 import type { Vma } from '../mm/vma.js';
 import {
@@ -30,111 +29,118 @@ const IOC_OUT = (_IOC_READ << _IOC_DIRSHIFT) >>> 0;
 
 type Handler = (file: DrmFile, data: Uint8Array, task: Task, arg: UserArg) => number | Promise<number>;
 
-/** drm_copy_field(): copy a string to the user buffer the struct points at; the length is the full length. */
-function copyField(data: Uint8Array, lenOff: number, ptrOff: number, value: string, arg: UserArg): number {
+/**
+ * drm_copy_field(): copy a string to the user buffer the struct points at
+ * (at most *_len bytes, no NUL) and set *_len (a size_t) to its full
+ * length. Nothing is copied when either the length or the pointer is 0.
+ */
+function copyField(data: Uint8Array, lenField: 'name_len' | 'date_len' | 'desc_len', ptrField: 'name' | 'date' | 'desc', value: string, arg: UserArg): number {
   const bytes = new TextEncoder().encode(value);
-  const room = u64(data, lenOff);
-  setU64(data, lenOff, bytes.length);
-  if (!room) return 0;
-  const n = Math.min(room, bytes.length);
-  const dst = userPtr(arg, u64(data, ptrOff), n);
-  if (!dst) return -EFAULT;
-  dst.set(bytes.subarray(0, n));
+  const room = drm_version.get(data, lenField);
+  const len = room < BigInt(bytes.length) ? Number(room) : bytes.length;
+  drm_version.set(data, lenField, BigInt(bytes.length));
+  const buf = drm_version.get(data, ptrField);
+  if (len && buf) {
+    const dst = userPtr(arg, buf, len);
+    if (!dst) return -EFAULT;
+    dst.set(bytes.subarray(0, len));
+  }
   return 0;
 }
 
-/** The ioctl table (drm_ioctls[] and vgem_ioctls[]), by number. */
+/** The capabilities GET_CAP answers (a u64 capability, compared exactly). */
+const caps = new Map<bigint, bigint>([
+  [BigInt(DRM_CAP_DUMB_BUFFER), 1n],
+  [BigInt(DRM_CAP_DUMB_PREFERRED_DEPTH), 0n],
+  [BigInt(DRM_CAP_DUMB_PREFER_SHADOW), 0n],
+  [BigInt(DRM_CAP_PRIME), BigInt(DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT)],
+  [BigInt(DRM_CAP_TIMESTAMP_MONOTONIC), 1n],
+]);
+
+/** The ioctl table (drm_ioctls[] and vgem_ioctls[]), by number. Handlers work on the copied-in struct. */
 const ioctls = new Map<number, [number, Handler]>([
   [_IOC_NR(DRM_IOCTL_VERSION), [DRM_IOCTL_VERSION, (_f, d, _t, arg) => {
     const drv = vgemDevice.driver;
-    setS32(d, 0, drv.major);
-    setS32(d, 4, drv.minor);
-    setS32(d, 8, drv.patchlevel);
-    return copyField(d, 16, 24, drv.name, arg) || copyField(d, 32, 40, drv.date, arg) || copyField(d, 48, 56, drv.desc, arg);
+    drm_version.write(d, { version_major: drv.major, version_minor: drv.minor, version_patchlevel: drv.patchlevel });
+    return copyField(d, 'name_len', 'name', drv.name, arg) || copyField(d, 'date_len', 'date', drv.date, arg) || copyField(d, 'desc_len', 'desc', drv.desc, arg);
   }]],
   [_IOC_NR(DRM_IOCTL_SET_VERSION), [DRM_IOCTL_SET_VERSION, (_f, d) => {
-    const v = drmSetVersion.decode(d);
+    const v = drm_set_version.decode(d);
+    let ret = 0;
     // The interface version in use (1.4); -EINVAL for versions the core does not offer.
-    if (v.diMajor !== -1 && (v.diMajor !== 1 || v.diMinor < 0 || v.diMinor > 4)) return -EINVAL;
-    if (v.ddMajor !== -1 && (v.ddMajor !== vgemDevice.driver.major || v.ddMinor < 0 || v.ddMinor > vgemDevice.driver.minor)) return -EINVAL;
-    d.set(drmSetVersion.encode({ diMajor: 1, diMinor: 4, ddMajor: vgemDevice.driver.major, ddMinor: vgemDevice.driver.minor }));
-    return 0;
+    if (v.drm_di_major !== -1 && (v.drm_di_major !== 1 || v.drm_di_minor < 0 || v.drm_di_minor > 4)) ret = -EINVAL;
+    else if (v.drm_dd_major !== -1 && (v.drm_dd_major !== vgemDevice.driver.major || v.drm_dd_minor < 0 || v.drm_dd_minor > vgemDevice.driver.minor)) ret = -EINVAL;
+    // done: the versions in use are written back whatever the answer
+    drm_set_version.write(d, { drm_di_major: 1, drm_di_minor: 4, drm_dd_major: vgemDevice.driver.major, drm_dd_minor: vgemDevice.driver.minor });
+    return ret;
   }]],
   [_IOC_NR(DRM_IOCTL_GET_CAP), [DRM_IOCTL_GET_CAP, (_f, d) => {
-    const cap = drmGetCap.decode(d).capability;
-    const values: Record<number, number> = {
-      [DRM_CAP_DUMB_BUFFER]: 1,
-      [DRM_CAP_DUMB_PREFERRED_DEPTH]: 0,
-      [DRM_CAP_DUMB_PREFER_SHADOW]: 0,
-      [DRM_CAP_PRIME]: DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT,
-      [DRM_CAP_TIMESTAMP_MONOTONIC]: 1,
-    };
-    if (!(cap in values)) return -EINVAL;
-    setU64(d, 8, values[cap]);
+    drm_get_cap.set(d, 'value', 0n);
+    const value = caps.get(drm_get_cap.get(d, 'capability'));
+    if (value === undefined) return -EINVAL;
+    drm_get_cap.set(d, 'value', value);
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_GEM_CLOSE), [DRM_IOCTL_GEM_CLOSE, (f, d) => {
-    const c = drmGemClose.decode(d);
+    const c = drm_gem_close.decode(d);
     if (c.pad) return -EINVAL;
     return drmGemHandleDelete(f, c.handle);
   }]],
   [_IOC_NR(DRM_IOCTL_GEM_FLINK), [DRM_IOCTL_GEM_FLINK, (f, d) => {
-    const name = drmGemFlink(f, flinkCodec.decode(d).handle);
+    const name = drmGemFlink(f, drm_gem_flink.get(d, 'handle'));
     if (name < 0) return name;
-    setU32(d, 4, name);
+    drm_gem_flink.set(d, 'name', name);
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_GEM_OPEN), [DRM_IOCTL_GEM_OPEN, (f, d) => {
-    const r = drmGemOpen(f, openCodec.decode(d).name);
+    const r = drmGemOpen(f, drm_gem_open.get(d, 'name'));
     if (typeof r === 'number') return r;
-    setU32(d, 4, r.handle);
-    setU64(d, 8, r.size);
+    drm_gem_open.write(d, { handle: r.handle, size: BigInt(r.size) });
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_PRIME_HANDLE_TO_FD), [DRM_IOCTL_PRIME_HANDLE_TO_FD, (f, d, t) => {
-    const p = drmPrimeHandle.decode(d);
+    const p = drm_prime_handle.decode(d);
     const fd = drmGemPrimeHandleToFd(f, p.handle, p.flags, t.files);
     if (fd < 0) return fd;
-    setS32(d, 8, fd);
+    drm_prime_handle.set(d, 'fd', fd);
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_PRIME_FD_TO_HANDLE), [DRM_IOCTL_PRIME_FD_TO_HANDLE, async (f, d, t) => {
-    const h = await drmGemPrimeFdToHandle(f, drmPrimeHandle.decode(d).fd, t.files);
+    const h = await drmGemPrimeFdToHandle(f, drm_prime_handle.get(d, 'fd'), t.files);
     if (h < 0) return h;
-    setU32(d, 0, h);
+    drm_prime_handle.set(d, 'handle', h);
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_MODE_CREATE_DUMB), [DRM_IOCTL_MODE_CREATE_DUMB, (f, d) => {
-    const a = drmModeCreateDumb.decode(d);
-    const r = vgemDumbCreate(f, a.width, a.height, a.bpp, a.flags, a.pitch, a.size);
+    const a = drm_mode_create_dumb.decode(d);
+    // drm_mode_create_dumb() zeroes handle, pitch and size (output fields) before the driver sees them
+    const r = vgemDumbCreate(f, a.width, a.height, a.bpp, a.flags);
     if (typeof r === 'number') return r;
     const b = r as DumbBuffer;
-    setU32(d, 16, b.handle);
-    setU32(d, 20, b.pitch);
-    setU64(d, 24, b.size);
+    drm_mode_create_dumb.write(d, { handle: b.handle, pitch: b.pitch, size: BigInt(b.size) });
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_MODE_MAP_DUMB), [DRM_IOCTL_MODE_MAP_DUMB, (f, d) => {
-    const m = drmModeMapDumb.decode(d);
+    const m = drm_mode_map_dumb.decode(d);
     if (m.pad) return -EINVAL;
     const off = vgemDumbMapOffset(f, m.handle);
     if (off < 0) return off;
-    setU64(d, 8, off);
+    drm_mode_map_dumb.set(d, 'offset', BigInt(off));
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_MODE_DESTROY_DUMB), [DRM_IOCTL_MODE_DESTROY_DUMB, (f, d) => {
-    const r = drmGemHandleDelete(f, drmModeDestroyDumb.decode(d).handle);
+    const r = drmGemHandleDelete(f, drm_mode_destroy_dumb.get(d, 'handle'));
     return r === -EINVAL ? -ENOENT : r;
   }]],
   [_IOC_NR(DRM_IOCTL_VGEM_FENCE_ATTACH), [DRM_IOCTL_VGEM_FENCE_ATTACH, async (f, d) => {
-    const a = drmVgemFenceAttach.decode(d);
+    const a = drm_vgem_fence_attach.decode(d);
     const id = await vgemFenceAttach(f, a.handle, a.flags, a.pad);
     if (id < 0) return id;
-    setU32(d, 8, id);
+    drm_vgem_fence_attach.set(d, 'out_fence', id);
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_VGEM_FENCE_SIGNAL), [DRM_IOCTL_VGEM_FENCE_SIGNAL, (f, d) => {
-    const s = drmVgemFenceSignal.decode(d);
+    const s = drm_vgem_fence_signal.decode(d);
     return vgemFenceSignal(f, s.fence, s.flags);
   }]],
 ]);
@@ -155,7 +161,8 @@ async function drmIoctl(file: File, cmd: number, arg: UserArg, task: Task): Prom
     kdata.set(src);
   }
   const ret = await fn(file.privateData as DrmFile, kdata.subarray(0, Math.max(asize, 1)), task, arg);
-  if (ret === 0 && outSize && !copyToUser(arg, kdata.subarray(0, outSize))) return -EFAULT;
+  // The struct goes back whatever the handler answered (what it wrote on an error path too).
+  if (outSize && !copyToUser(arg, kdata.subarray(0, outSize))) return -EFAULT;
   return ret;
 }
 

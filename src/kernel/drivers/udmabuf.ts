@@ -9,15 +9,13 @@ import { copyFromUser, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
 import { miscRegister } from '../fs/miscdevice.js';
-import {
-  SIZEOF_UDMABUF_CREATE_ITEM, SIZEOF_UDMABUF_CREATE_LIST, UDMABUF_CREATE, UDMABUF_CREATE_LIST, udmabufCreate as udmabufCreateCodec, udmabufCreateList,
-} from '../../uapi/udmabuf.js';
+import { UDMABUF_CREATE, UDMABUF_CREATE_LIST, udmabuf_create, udmabuf_create_item, udmabuf_create_list } from '../../uapi/udmabuf.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { O_CLOEXEC, O_RDWR, F_SEAL_FUTURE_WRITE, F_SEAL_SHRINK, F_SEAL_WRITE } from '../../uapi/fcntl.js';
 import { Device } from '../mm/device.js';
 import { dmaMapNewSgtable, dmaSyncSgtableForCpu, dmaSyncSgtableForDevice, dmaUnmapSgtable, DMA_BIDIRECTIONAL, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { IosysMap } from '../mm/iosys-map.js';
-import { type Page, PAGE_SHIFT, pageAligned, PAGE_SIZE } from '../mm/page.js';
+import { type Page, PAGE_SHIFT, pageAlignedU64, PAGE_SIZE } from '../mm/page.js';
 import { sgAllocTable, sgFreeTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
 import { VM_MAYSHARE, VM_SHARED, vmaMapPages, type Vma } from '../mm/vma.js';
 import { isShmemFile, memfdGetSeals, shmemPinPages, shmemUnpinPages } from '../fs/memfd.js';
@@ -33,11 +31,11 @@ export const UDMABUF_FLAGS_CLOEXEC = 0x01;
 const SEALS_WANTED = F_SEAL_SHRINK;
 const SEALS_DENIED = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 
-/** struct udmabuf_create_item */
+/** struct udmabuf_create_item (offset and size are u64s; numbers are taken as exact integers) */
 export interface UdmabufItem {
   memfd: number;
-  offset: number;
-  size: number;
+  offset: number | bigint;
+  size: number | bigint;
 }
 
 /** The misc device (/dev/udmabuf) the CPU-access syncs go through. */
@@ -142,13 +140,13 @@ function checkMemfdSeals(file: Parameters<typeof isShmemFile>[0]): number {
  */
 export function udmabufCreateBuf(items: readonly UdmabufItem[], files: FdTable): DmaBuf {
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
-  const pglimit = (udmabufParams.sizeLimitMb * 1024 * 1024) >> PAGE_SHIFT;
-  let pgcnt = 0;
+  const pglimit = BigInt(udmabufParams.sizeLimitMb) * 1024n * 1024n >> BigInt(PAGE_SHIFT);
+  let pgcnt = 0n;
   for (const it of items) {
-    if (!pageAligned(it.offset)) throw kerr(-EINVAL, 'udmabuf: offset not page aligned');
-    if (!pageAligned(it.size)) throw kerr(-EINVAL, 'udmabuf: size not page aligned');
-    // The struct's offset and size are u64: page counts by division (a shift would wrap them at 2^31).
-    pgcnt += it.size / PAGE_SIZE;
+    // offset and size are u64s: checked and counted in bigint, exactly
+    if (!pageAlignedU64(BigInt(it.offset))) throw kerr(-EINVAL, 'udmabuf: offset not page aligned');
+    if (!pageAlignedU64(BigInt(it.size))) throw kerr(-EINVAL, 'udmabuf: size not page aligned');
+    pgcnt += BigInt(it.size) >> BigInt(PAGE_SHIFT);
     if (pgcnt > pglimit) throw kerr(-EINVAL, `udmabuf: over size_limit_mb (${udmabufParams.sizeLimitMb})`);
   }
   if (!pgcnt) throw kerr(-EINVAL, 'udmabuf: empty');
@@ -160,7 +158,8 @@ export function udmabufCreateBuf(items: readonly UdmabufItem[], files: FdTable):
       try {
         const r = checkMemfdSeals(memfd);
         if (r) throw kerr(r, 'udmabuf: memfd seals');
-        const pages = shmemPinPages(memfd, it.offset / PAGE_SIZE, it.size / PAGE_SIZE);
+        // page numbers of a u64 are below 2^52: exact numbers
+        const pages = shmemPinPages(memfd, Number(BigInt(it.offset) >> BigInt(PAGE_SHIFT)), Number(BigInt(it.size) >> BigInt(PAGE_SHIFT)));
         if (typeof pages === 'number') throw kerr(pages, 'udmabuf: pinning the memfd range');
         ubuf.pages.push(...pages);
       } finally {
@@ -193,22 +192,21 @@ export function udmabufCreate(flags: number, items: readonly UdmabufItem[], file
 function udmabufIoctl(_file: File, cmd: number, arg: UserArg, task: Task): number {
   switch (cmd) {
     case UDMABUF_CREATE: {
-      const raw = copyFromUser(arg, udmabufCreateCodec.size);
+      const raw = copyFromUser(arg, udmabuf_create.size);
       if (!raw) return -EFAULT;
-      const c = udmabufCreateCodec.decode(raw);
+      const c = udmabuf_create.decode(raw);
       return udmabufCreate(c.flags, [{ memfd: c.memfd, offset: c.offset, size: c.size }], task.files);
     }
     case UDMABUF_CREATE_LIST: {
-      const raw = copyFromUser(arg, SIZEOF_UDMABUF_CREATE_LIST);
+      const raw = copyFromUser(arg, udmabuf_create_list.size);
       if (!raw) return -EFAULT;
-      const head = udmabufCreateList.decodeHeader(raw);
-      if (head.count > udmabufParams.listLimit) return -EINVAL;
+      const count = udmabuf_create_list.get(raw, 'count');
+      if (count > udmabufParams.listLimit) return -EINVAL;
       // memdup_user(arg + sizeof(head), count * sizeof(item))
-      const all = copyFromUser(arg, SIZEOF_UDMABUF_CREATE_LIST + head.count * SIZEOF_UDMABUF_CREATE_ITEM);
+      const all = copyFromUser(arg, udmabuf_create_list.size + count * udmabuf_create_item.size);
       if (!all) return -EFAULT;
-      const items = all.subarray(SIZEOF_UDMABUF_CREATE_LIST);
-      const list = Array.from({ length: head.count }, (_, i) => udmabufCreateList.decodeItem(items, i));
-      return udmabufCreate(head.flags, list, task.files);
+      const head = udmabuf_create_list.decode(all);
+      return udmabufCreate(head.flags, head.list, task.files);
     }
     default:
       return -ENOTTY;

@@ -87,7 +87,7 @@ const dmaFenceArrayOps: DmaFenceOps = {
     array.fences = [];
     array.callbacks = [];
   },
-  setDeadline(fence: DmaFence, deadline: number): void {
+  setDeadline(fence: DmaFence, deadline: bigint): void {
     for (const f of (fence as DmaFenceArray).fences) f.setDeadline(deadline);
   },
 };

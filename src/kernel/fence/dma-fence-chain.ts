@@ -131,7 +131,7 @@ const dmaFenceChainOps: DmaFenceOps = {
     chain.prev = null;
     chain.fence.put();
   },
-  setDeadline(fence: DmaFence, deadline: number): void {
+  setDeadline(fence: DmaFence, deadline: bigint): void {
     let iter: DmaFence | null = fence.get();
     while (iter) {
       dmaFenceChainContained(iter).setDeadline(deadline);

@@ -61,8 +61,8 @@ export interface DmaFenceOps {
   wait?(fence: DmaFence, intr: boolean, timeout: number, interrupt?: AbortSignal): Promise<number>;
   /** .release: called when the last reference is dropped. */
   release?(fence: DmaFence): void;
-  /** .set_deadline: a hint that the fence should signal by `deadline` (ktime ns). */
-  setDeadline?(fence: DmaFence, deadline: number): void;
+  /** .set_deadline: a hint that the fence should signal by `deadline` (a ktime_t: signed 64-bit ns). */
+  setDeadline?(fence: DmaFence, deadline: bigint): void;
 }
 
 /**
@@ -372,8 +372,8 @@ export class DmaFence {
     return ret < 0 ? ret : 0;
   }
 
-  /** dma_fence_set_deadline(): pass the hint on unless the fence is signaled. */
-  setDeadline(deadline: number): void {
+  /** dma_fence_set_deadline(): pass the hint (a ktime_t, s64 ns) on unless the fence is signaled. */
+  setDeadline(deadline: bigint): void {
     if (this.ops.setDeadline !== undefined && !this.isSignaled()) this.ops.setDeadline(this, deadline);
   }
 

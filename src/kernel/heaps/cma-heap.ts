@@ -47,7 +47,7 @@ const cmaHeapBufOps = heapBufferOps({
 });
 
 /** cma_heap_allocate() */
-async function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: number, task?: Task): Promise<DmaBuf> {
+async function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: bigint, task?: Task): Promise<DmaBuf> {
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
   const pagecount = len / PAGE_SIZE; // len is page-aligned by dma_heap_buffer_alloc (and may pass 2^32: no shifts)
   // cma_alloc() cannot find more pages than the area has: NULL, -ENOMEM (checked before the backing store is reserved).

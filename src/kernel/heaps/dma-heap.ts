@@ -3,7 +3,7 @@
  * dma-bufs, one /dev/dma_heap/<name> node each.
  */
 import { O_ACCMODE, O_CLOEXEC } from '../../uapi/fcntl.js';
-import { pageAlign } from '../mm/page.js';
+import { pageAlignU64 } from '../mm/page.js';
 import type { DmaBuf } from '../buf/dma-buf.js';
 import type { Task } from '../fs/task.js';
 import { EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, ESPIPE, kerr, ptrErr } from '../lib/errno.js';
@@ -11,20 +11,20 @@ import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
 import { miscRegister } from '../fs/miscdevice.js';
 import { dmaBufFd, dmaBufPut } from '../buf/dma-buf.js';
-import { DMA_HEAP_IOCTL_ALLOC, dmaHeapAllocationData } from '../../uapi/dma-heap.js';
+import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../uapi/dma-heap.js';
 import { _IOC_NR, _IOC_SIZE, _IOC_READ, _IOC_WRITE, _IOC_DIRSHIFT } from '../../uapi/ioctl.js';
 
 /** DMA_HEAP_VALID_FD_FLAGS */
 export const DMA_HEAP_VALID_FD_FLAGS = O_CLOEXEC | O_ACCMODE;
-/** DMA_HEAP_VALID_HEAP_FLAGS */
-export const DMA_HEAP_VALID_HEAP_FLAGS = 0;
+/** DMA_HEAP_VALID_HEAP_FLAGS (a u64 mask: no heap flags are defined) */
+export const DMA_HEAP_VALID_HEAP_FLAGS = 0n;
 /** NUM_HEAP_MINORS */
 export const NUM_HEAP_MINORS = 128;
 
 /** struct dma_heap_ops */
 export interface DmaHeapOps {
-  /** a new dma-buf of `len` bytes (page aligned), or throws KernelError */
-  allocate(heap: DmaHeap, len: number, fdFlags: number, heapFlags: number, task?: Task): DmaBuf | Promise<DmaBuf>;
+  /** a new dma-buf of `len` bytes (page aligned), or throws KernelError; heapFlags is the u64 heap_flags */
+  allocate(heap: DmaHeap, len: number, fdFlags: number, heapFlags: bigint, task?: Task): DmaBuf | Promise<DmaBuf>;
 }
 
 /** struct dma_heap_export_info */
@@ -85,15 +85,18 @@ export function dmaHeaps(): readonly DmaHeap[] {
 
 /**
  * The checks of DMA_HEAP_IOCTL_ALLOC and dma_heap_buffer_alloc() (without
- * the fd): -EINVAL for fd flags beyond O_CLOEXEC|O_ACCMODE, for heap flags,
- * or for a length that page-aligns to 0; then the heap's allocator.
+ * the fd): -EINVAL for fd flags beyond O_CLOEXEC|O_ACCMODE, for any of the
+ * 64 heap flag bits, or for a length (a u64) that page-aligns to 0; then
+ * the heap's allocator.
  */
-export async function dmaHeapBufferAlloc(heap: DmaHeap, len: number, fdFlags: number, heapFlags: number, task?: Task): Promise<DmaBuf> {
+export async function dmaHeapBufferAlloc(heap: DmaHeap, len: number | bigint, fdFlags: number, heapFlags: number | bigint = 0n, task?: Task): Promise<DmaBuf> {
   if (fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) throw kerr(-EINVAL, 'invalid fd_flags');
-  if (heapFlags & ~DMA_HEAP_VALID_HEAP_FLAGS) throw kerr(-EINVAL, 'invalid heap_flags');
-  const aligned = pageAlign(len);
+  const flags = BigInt(heapFlags);
+  if (flags & ~DMA_HEAP_VALID_HEAP_FLAGS) throw kerr(-EINVAL, 'invalid heap_flags');
+  const aligned = pageAlignU64(BigInt(len));
   if (!aligned) throw kerr(-EINVAL, 'zero length');
-  return heap.ops.allocate(heap, aligned, fdFlags, heapFlags, task);
+  // a multiple of the page size below 2^64 is an exact double
+  return heap.ops.allocate(heap, Number(aligned), fdFlags, flags, task);
 }
 
 // ---- the /dev/dma_heap/<name> character device (dma_heap_fops) ----
@@ -102,27 +105,30 @@ const IOC_IN = _IOC_WRITE << _IOC_DIRSHIFT;
 const IOC_OUT = (_IOC_READ << _IOC_DIRSHIFT) >>> 0;
 const dmaHeapIoctlCmds = [DMA_HEAP_IOCTL_ALLOC];
 
-/** dma_heap_ioctl_allocate(): the ALLOC checks, the buffer, its fd. */
+/**
+ * dma_heap_ioctl_allocate(): the ALLOC checks, the buffer, its fd. len and
+ * heap_flags are u64s, checked on all 64 bits.
+ */
 async function dmaHeapIoctlAllocate(heap: DmaHeap, kdata: Uint8Array, task: Task): Promise<number> {
-  const a = dmaHeapAllocationData.decode(kdata);
-  const len = new DataView(kdata.buffer, kdata.byteOffset).getBigUint64(0, true);
+  const a = dma_heap_allocation_data.decode(kdata);
   if (a.fd) return -EINVAL;
-  if (a.fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) return -EINVAL;
-  if (a.heapFlags & ~DMA_HEAP_VALID_HEAP_FLAGS) return -EINVAL;
+  if (a.fd_flags & ~DMA_HEAP_VALID_FD_FLAGS) return -EINVAL;
+  if (a.heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS) return -EINVAL;
   // PAGE_ALIGN() of a u64: lengths in the last page of the range wrap to 0.
-  if (len === 0n || len > 0xfffffffffffff000n) return -EINVAL;
+  const len = pageAlignU64(a.len);
+  if (!len) return -EINVAL;
   let dmabuf;
   try {
-    dmabuf = await heap.ops.allocate(heap, pageAlign(Number(len)), a.fdFlags, a.heapFlags, task);
+    dmabuf = await heap.ops.allocate(heap, Number(len), a.fd_flags, a.heap_flags, task);
   } catch (e) {
     return ptrErr(e);
   }
-  const fd = dmaBufFd(dmabuf, a.fdFlags, task.files);
+  const fd = dmaBufFd(dmabuf, a.fd_flags, task.files);
   if (fd < 0) {
     dmaBufPut(dmabuf);
     return fd;
   }
-  new DataView(kdata.buffer, kdata.byteOffset).setUint32(8, fd, true);
+  dma_heap_allocation_data.set(kdata, 'fd', fd);
   return 0;
 }
 

@@ -90,7 +90,7 @@ function allocLargestAvailable(buffer: SystemHeapBuffer, offset: number, size: n
 }
 
 /** system_heap_allocate() */
-async function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: number, task?: Task): Promise<DmaBuf> {
+async function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _heapFlags: bigint, task?: Task): Promise<DmaBuf> {
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
   // More than the machine has can never succeed: refuse before reserving anything (Linux: len / PAGE_SIZE > totalram_pages()).
   if (len / PAGE_SIZE > memInfo().totalPages) throw kerr(-ENOMEM, `system heap: ${len} bytes is more than all memory`);

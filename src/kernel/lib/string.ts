@@ -22,6 +22,18 @@ export function strscpy(src: string, size: number): string {
   return out;
 }
 
+/**
+ * strscpy() on bytes, as C does it: the bytes of `src` before its first
+ * NUL, at most size-1 of them (a cut may fall inside a UTF-8 character,
+ * as in Linux). Strings are taken as their UTF-8.
+ */
+export function strscpyBytes(src: string | Uint8Array, size: number): Uint8Array {
+  const b = typeof src === 'string' ? enc.encode(src) : src;
+  const nul = b.indexOf(0);
+  const len = Math.max(0, Math.min(nul < 0 ? b.length : nul, size - 1));
+  return b.slice(0, len);
+}
+
 /** The number of UTF-8 bytes in a string. */
 export function byteLength(s: string): number {
   return enc.encode(s).length;

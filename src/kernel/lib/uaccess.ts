@@ -21,10 +21,16 @@ export function copyToUser(arg: UserArg, bytes: Uint8Array, offset = 0): boolean
   return true;
 }
 
-/** u64_to_user_ptr(): the `len` bytes at a user pointer inside `arg`, or null (NULL / out of range). */
-export function userPtr(arg: UserArg, ptr: number, len: number): Uint8Array | null {
-  if (!(arg instanceof Uint8Array) || !ptr || ptr < 0 || ptr + len > arg.length) return null;
-  return arg.subarray(ptr, ptr + len);
+/**
+ * u64_to_user_ptr(): the `len` bytes at a user pointer inside `arg`, or
+ * null (NULL / out of range). A bigint pointer (a __u64 field) is compared
+ * exactly over its whole range.
+ */
+export function userPtr(arg: UserArg, ptr: number | bigint, len: number): Uint8Array | null {
+  if (!(arg instanceof Uint8Array) || !ptr || ptr < 0) return null;
+  if (typeof ptr === 'bigint' ? ptr + BigInt(len) > BigInt(arg.length) : ptr + len > arg.length) return null;
+  const at = Number(ptr);
+  return arg.subarray(at, at + len);
 }
 
 /**

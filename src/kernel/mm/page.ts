@@ -23,6 +23,16 @@ export function pageAligned(n: number): boolean {
   return n % PAGE_SIZE === 0;
 }
 
+/** PAGE_ALIGN() of a u64, exactly: the last page of the range wraps to 0 as in C. */
+export function pageAlignU64(n: bigint): bigint {
+  return BigInt.asUintN(64, (n + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1));
+}
+
+/** PAGE_ALIGNED() of a u64. */
+export function pageAlignedU64(n: bigint): boolean {
+  return (n & BigInt(PAGE_SIZE - 1)) === 0n;
+}
+
 /** Where bytes live: a SharedArrayBuffer (growable for memfds). */
 export class Backing {
   readonly sab: SharedArrayBuffer;

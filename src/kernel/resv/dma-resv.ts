@@ -348,8 +348,8 @@ export class DmaResv {
     }
   }
 
-  /** dma_resv_set_deadline(obj, usage, deadline) */
-  setDeadline(usage: DmaResvUsage, deadline: number): void {
+  /** dma_resv_set_deadline(obj, usage, deadline): deadline is a ktime_t (s64 ns) */
+  setDeadline(usage: DmaResvUsage, deadline: bigint): void {
     const cursor = new DmaResvIter(this, usage);
     for (let f = cursor.firstUnlocked(); f; f = cursor.nextUnlocked()) f.setDeadline(deadline);
     cursor.end();

@@ -17,9 +17,8 @@ import { File, Inode, type FileOperations } from '../fs/file.js';
 import { debugfsCreateDir, debugfsCreateFile } from '../fs/debugfs.js';
 import type { FdTable } from '../fs/fdtable.js';
 import { O_CLOEXEC } from '../../uapi/fcntl.js';
-import {
-  SW_SYNC_GET_DEADLINE, SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, swSyncCreateFenceData, swSyncGetDeadline as swSyncGetDeadlineCodec, u32Arg,
-} from '../../uapi/sw_sync.js';
+import { SW_SYNC_GET_DEADLINE, SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, sw_sync_create_fence_data, sw_sync_get_deadline } from '../../uapi/sw_sync.js';
+import { __u32 } from '../../uapi/struct.js';
 import { SyncFile, syncFileGetFence } from './sync-file.js';
 import { strscpy } from '../lib/string.js';
 import { NSEC_PER_SEC } from '../lib/time.js';
@@ -46,6 +45,7 @@ const timelineFenceOps: DmaFenceOps = {
   setDeadline(f, deadline): void {
     const pt = f as SyncPt;
     if (pt.flags & HAS_DEADLINE) {
+      // ktime_before(): a signed 64-bit compare
       if (deadline < pt.deadline) pt.deadline = deadline;
     } else {
       pt.deadline = deadline;
@@ -56,8 +56,8 @@ const timelineFenceOps: DmaFenceOps = {
 
 /** struct sync_pt: a fence on a sw_sync timeline */
 export class SyncPt extends DmaFence {
-  /** earliest deadline set (ktime ns); valid with SW_SYNC_HAS_DEADLINE_BIT */
-  deadline = 0;
+  /** earliest deadline set (a ktime_t: s64 ns); valid with SW_SYNC_HAS_DEADLINE_BIT */
+  deadline = 0n;
   /** on the timeline's list of active points */
   linked = false;
   constructor(readonly timeline: SyncTimeline, value: number) {
@@ -185,10 +185,11 @@ export function isSyncPt(f: DmaFence): f is SyncPt {
 }
 
 /**
- * SW_SYNC_GET_DEADLINE on a fence: 0 with `deadline.value` set, -EINVAL if
- * the fence is not a sw_sync point, -ENOENT if no deadline was set.
+ * SW_SYNC_GET_DEADLINE on a fence: 0 with `deadline.value` set (a ktime_t,
+ * s64 ns), -EINVAL if the fence is not a sw_sync point, -ENOENT if no
+ * deadline was set.
  */
-export function swSyncGetDeadline(fence: DmaFence, deadline: Out<number>): number {
+export function swSyncGetDeadline(fence: DmaFence, deadline: Out<bigint>): number {
   if (!isSyncPt(fence)) return -EINVAL;
   if (!(fence.flags & HAS_DEADLINE)) return -ENOENT;
   deadline.value = fence.deadline;
@@ -221,17 +222,20 @@ export function syncInfoDebugfsShow(): string {
 
 // ---- <debugfs>/sync/sw_sync (sw_sync_debugfs_fops) ----
 
-/** SW_SYNC_IOC_CREATE_FENCE: a sync_file fd (O_CLOEXEC) for a point at `value`. */
+/**
+ * SW_SYNC_IOC_CREATE_FENCE: a sync_file fd (O_CLOEXEC) for a point at
+ * `value`. The struct goes back as it came with only `fence` set (name is
+ * not used).
+ */
 function ioctlCreateFence(obj: SyncTimeline, arg: UserArg, files: FdTable): number {
   const fd = files.getUnusedFdFlags(O_CLOEXEC);
   if (fd < 0) return fd;
-  const raw = copyFromUser(arg, swSyncCreateFenceData.size);
+  const raw = copyFromUser(arg, sw_sync_create_fence_data.size);
   if (!raw) {
     files.putUnusedFd(fd);
     return -EFAULT;
   }
-  const data = swSyncCreateFenceData.decode(raw);
-  const pt = obj.createFence(data.value);
+  const pt = obj.createFence(sw_sync_create_fence_data.get(raw, 'value'));
   if (!pt) {
     files.putUnusedFd(fd);
     return -ENOMEM;
@@ -242,8 +246,8 @@ function ioctlCreateFence(obj: SyncTimeline, arg: UserArg, files: FdTable): numb
     files.putUnusedFd(fd);
     return -ENOMEM;
   }
-  data.fence = fd;
-  if (!copyToUser(arg, swSyncCreateFenceData.encode(data))) {
+  sw_sync_create_fence_data.set(raw, 'fence', fd);
+  if (!copyToUser(arg, raw)) {
     sf.release();
     files.putUnusedFd(fd);
     return -EFAULT;
@@ -252,19 +256,25 @@ function ioctlCreateFence(obj: SyncTimeline, arg: UserArg, files: FdTable): numb
   return 0;
 }
 
-/** SW_SYNC_GET_DEADLINE */
+/**
+ * SW_SYNC_GET_DEADLINE: deadline_ns (a u64, all of whose bits must be 0 on
+ * the way in) and pad must be zero; the struct goes back with deadline_ns
+ * set to the point's ktime_t.
+ */
 function ioctlGetDeadline(arg: UserArg, files: FdTable): number {
-  const raw = copyFromUser(arg, swSyncGetDeadlineCodec.size);
+  const raw = copyFromUser(arg, sw_sync_get_deadline.size);
   if (!raw) return -EFAULT;
-  const data = swSyncGetDeadlineCodec.decode(raw);
-  if (data.deadlineNs || data.pad) return -EINVAL;
-  const fence = syncFileGetFence(data.fenceFd, files);
+  const data = sw_sync_get_deadline.decode(raw);
+  if (data.deadline_ns || data.pad) return -EINVAL;
+  const fence = syncFileGetFence(data.fence_fd, files);
   if (!fence) return -EINVAL;
-  const out: Out<number> = { value: 0 };
+  const out: Out<bigint> = { value: 0n };
   const ret = swSyncGetDeadline(fence, out);
   fence.put();
   if (ret) return ret;
-  return copyToUser(arg, swSyncGetDeadlineCodec.encode({ ...data, deadlineNs: out.value })) ? 0 : -EFAULT;
+  // ktime_to_ns() into a __u64: the s64's bits
+  sw_sync_get_deadline.set(raw, 'deadline_ns', BigInt.asUintN(64, out.value));
+  return copyToUser(arg, raw) ? 0 : -EFAULT;
 }
 
 const swSyncFops: FileOperations = {
@@ -277,9 +287,9 @@ const swSyncFops: FileOperations = {
       case SW_SYNC_IOC_CREATE_FENCE:
         return ioctlCreateFence(obj, arg, task.files);
       case SW_SYNC_IOC_INC: {
-        const raw = copyFromUser(arg, 4);
+        const raw = copyFromUser(arg, __u32.size);
         if (!raw) return -EFAULT;
-        obj.inc(u32Arg.decode(raw));
+        obj.inc(__u32.decode(raw));
         return 0;
       }
       case SW_SYNC_GET_DEADLINE:

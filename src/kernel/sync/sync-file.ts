@@ -4,7 +4,7 @@
  * are built on it by the file layer.
  */
 import { shouldFailAlloc } from '../lib/failslab.js';
-import { strscpy } from '../lib/string.js';
+import { strscpy, strscpyBytes } from '../lib/string.js';
 import { EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY } from '../lib/errno.js';
 import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
@@ -15,7 +15,7 @@ import type { FdTable } from '../fs/fdtable.js';
 import { O_CLOEXEC, O_RDONLY } from '../../uapi/fcntl.js';
 import { EPOLLIN } from '../../uapi/eventpoll.js';
 import {
-  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, syncFenceInfo, syncFileInfo, syncMergeData, syncSetDeadline, SIZEOF_SYNC_FENCE_INFO,
+  SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, sync_fence_info, sync_file_info, sync_merge_data, sync_set_deadline,
 } from '../../uapi/sync_file.js';
 
 /** sizeof(sync_file.user_name), sizeof(sync_file_info.name) */
@@ -59,8 +59,8 @@ function fenceCheckCb(_f: DmaFence, cb: DmaFenceCb): void {
 export class SyncFile {
   /** the fence; the sync_file holds one reference */
   fence: DmaFence;
-  /** name given by SYNC_IOC_MERGE, '' if none */
-  userName = '';
+  /** user_name: the name given by SYNC_IOC_MERGE, as bytes (at most 31; empty if none) */
+  userName: Uint8Array = new Uint8Array(0);
   /** the anon "sync_file" file; its last reference releases the sync_file */
   readonly file: File;
   /** pollers */
@@ -84,14 +84,15 @@ export class SyncFile {
 
   /**
    * sync_file_merge(name, a, b): a new sync_file whose fence signals when
-   * both have (dma_fence_unwrap_merge); null on allocation failure.
+   * both have (dma_fence_unwrap_merge); null on allocation failure. The
+   * name is kept as bytes (a string as its UTF-8, cut at a character).
    */
-  static merge(name: string, a: SyncFile, b: SyncFile): SyncFile | null {
+  static merge(name: string | Uint8Array, a: SyncFile, b: SyncFile): SyncFile | null {
     if (shouldFailAlloc('slab')) return null;
     const fence = dmaFenceUnwrapMerge(a.fence, b.fence);
     if (!fence) return null;
     const sf = new SyncFile(fence);
-    sf.userName = strscpy(name, SYNC_FILE_NAME_LEN);
+    sf.userName = strscpyBytes(typeof name === 'string' ? strscpy(name, SYNC_FILE_NAME_LEN) : name, SYNC_FILE_NAME_LEN);
     return sf;
   }
 
@@ -100,9 +101,22 @@ export class SyncFile {
    * `driver-timelineCONTEXT-SEQNO`, cut to fit char[len].
    */
   getName(len = SYNC_FILE_NAME_LEN): string {
-    if (this.userName) return strscpy(this.userName, len);
+    if (this.userName.length) return strscpy(new TextDecoder().decode(this.userName), len);
+    return strscpy(this.generatedName(), len);
+  }
+
+  /**
+   * The bytes sync_file_get_name() writes into a char[len] before its NUL:
+   * strscpy() of the merge name or snprintf() of the generated one, both
+   * cut at len-1 bytes.
+   */
+  getNameBytes(len = SYNC_FILE_NAME_LEN): Uint8Array {
+    return strscpyBytes(this.userName.length ? this.userName : this.generatedName(), len);
+  }
+
+  private generatedName(): string {
     const f = this.fence;
-    return strscpy(`${f.driverName()}-${f.timelineName()}${f.context}-${f.seqno}`, len);
+    return `${f.driverName()}-${f.timelineName()}${f.context}-${f.seqno}`;
   }
 
   /** sync_file_get_fence(): a new reference to the fence. */
@@ -167,17 +181,18 @@ function ioctlMerge(sf: SyncFile, arg: UserArg, files: FdTable): number {
     files.putUnusedFd(fd);
     return err;
   };
-  const raw = copyFromUser(arg, syncMergeData.size);
+  const raw = copyFromUser(arg, sync_merge_data.size);
   if (!raw) return fail(-EFAULT);
-  const data = syncMergeData.decode(raw);
+  const data = sync_merge_data.decode(raw);
   if (data.flags || data.pad) return fail(-EINVAL);
   const fence2 = syncFileFdget(data.fd2, files);
   if (!fence2) return fail(-ENOENT);
-  // data.name[31] = '\0' : the decoded name already stops at 31 bytes or the NUL.
-  const fence3 = SyncFile.merge(data.name, sf, fence2);
+  // data.name[sizeof(data.name) - 1] = '\0': the one byte of the struct changed besides fence
+  raw[sync_merge_data.fields.name.offset + SYNC_FILE_NAME_LEN - 1] = 0;
+  const fence3 = SyncFile.merge(sync_merge_data.get(raw, 'name'), sf, fence2);
   if (!fence3) return fail(-ENOMEM);
-  data.fence = fd;
-  if (!copyToUser(arg, syncMergeData.encode(data))) {
+  sync_merge_data.set(raw, 'fence', fd);
+  if (!copyToUser(arg, raw)) {
     fence3.release();
     return fail(-EFAULT);
   }
@@ -185,33 +200,54 @@ function ioctlMerge(sf: SyncFile, arg: UserArg, files: FdTable): number {
   return 0;
 }
 
+/**
+ * SYNC_IOC_FILE_INFO: the records go to the user pointer sync_fence_info
+ * (a kzalloc'd array, so whole records); the name is written into the
+ * struct as copied in (its NUL ends it, the bytes after it stay), then
+ * status and num_fences, and the struct goes back.
+ */
 function ioctlFileInfo(sf: SyncFile, arg: UserArg): number {
-  const raw = copyFromUser(arg, syncFileInfo.size);
+  const raw = copyFromUser(arg, sync_file_info.size);
   if (!raw) return -EFAULT;
-  const info = syncFileInfo.decode(raw);
+  const info = sync_file_info.decode(raw);
   if (info.flags || info.pad) return -EINVAL;
   const count = sf.numFences();
-  let out: SyncFileInfo;
-  if (!info.numFences) {
-    out = sf.info(false);
+  let status: number;
+  if (!info.num_fences) {
+    status = sf.fence.getStatus();
   } else {
-    if (info.numFences < count) return -EINVAL;
+    if (info.num_fences < count) return -EINVAL;
     if (shouldFailAlloc('slab')) return -ENOMEM;
-    out = sf.info(true);
-    const dst = userPtr(arg, info.syncFenceInfo, count * SIZEOF_SYNC_FENCE_INFO);
-    if (!dst) return -EFAULT;
-    out.fences!.forEach((f, i) => syncFenceInfo.write(dst, i * SIZEOF_SYNC_FENCE_INFO, f));
+    const records = new Uint8Array(count * sync_fence_info.size);
+    let i = 0;
+    status = 1;
+    for (const f of dmaFenceUnwrapForEach(sf.fence)) {
+      const st = syncFillFenceInfoBytes(f, records, i++ * sync_fence_info.size);
+      status = status <= 0 ? status : st;
+    }
+    // copy_to_user() of 0 bytes succeeds whatever the pointer
+    if (records.length) {
+      const dst = userPtr(arg, info.sync_fence_info, records.length);
+      if (!dst) return -EFAULT;
+      dst.set(records);
+    }
   }
-  const res = syncFileInfo.encode({ ...info, name: out.name, status: out.status, numFences: out.numFences });
-  return copyToUser(arg, res) ? 0 : -EFAULT;
+  const name = sf.getNameBytes(SYNC_FILE_NAME_LEN);
+  const at = sync_file_info.fields.name.offset;
+  raw.set(name, at);
+  raw[at + name.length] = 0;
+  sync_file_info.set(raw, 'status', status);
+  sync_file_info.set(raw, 'num_fences', count);
+  return copyToUser(arg, raw) ? 0 : -EFAULT;
 }
 
+/** SYNC_IOC_SET_DEADLINE: pad (a u64) must be 0; deadline_ns becomes a ktime_t (ns_to_ktime: the s64 of its bits). */
 function ioctlSetDeadline(sf: SyncFile, arg: UserArg): number {
-  const raw = copyFromUser(arg, syncSetDeadline.size);
+  const raw = copyFromUser(arg, sync_set_deadline.size);
   if (!raw) return -EFAULT;
-  const ts = syncSetDeadline.decode(raw);
+  const ts = sync_set_deadline.decode(raw);
   if (ts.pad) return -EINVAL;
-  sf.fence.setDeadline(ts.deadlineNs);
+  sf.fence.setDeadline(BigInt.asIntN(64, ts.deadline_ns));
   return 0;
 }
 
@@ -241,6 +277,22 @@ const syncFileFops: FileOperations = {
     }
   },
 };
+
+/**
+ * sync_fill_fence_info() into a zeroed struct sync_fence_info at `at` of
+ * `dst`: the names as strscpy() cuts them (bytes), status, timestamp.
+ * Returns the status.
+ */
+function syncFillFenceInfoBytes(f: DmaFence, dst: Uint8Array, at: number): number {
+  const status = f.getStatus();
+  sync_fence_info.write(dst, {
+    obj_name: strscpyBytes(f.timelineName(), SYNC_FILE_NAME_LEN),
+    driver_name: strscpyBytes(f.driverName(), SYNC_FILE_NAME_LEN),
+    status,
+    timestamp_ns: f.isSignaled() ? BigInt(Math.trunc(f.getTimestamp())) : 0n,
+  }, at);
+  return status;
+}
 
 /** sync_fill_fence_info() */
 export function syncFillFenceInfo(f: DmaFence): SyncFenceInfo {

@@ -40,7 +40,7 @@ import { failAllocDisarm, failNthAlloc } from '../../../src/kernel/lib/failslab.
 import type { Out } from '../../../src/kernel/lib/out.js';
 import {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B,
-  DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_WRITE, dmaBufSync, dmaBufSyncFile,
+  DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_WRITE, dma_buf_export_sync_file, dma_buf_import_sync_file, dma_buf_sync,
 } from '../../../src/uapi/dma-buf.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET } from '../../../src/uapi/fcntl.js';
 
@@ -556,9 +556,26 @@ describe('ioctls', () => {
   test('SYNC through the ioctl bytes; -EFAULT for a short argument', async () => {
     const tb = testExporter();
     const task = new Task(new FdTable());
-    assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, dmaBufSync.encode({ flags: DMA_BUF_SYNC_WRITE }), task), 0);
+    assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: DMA_BUF_SYNC_WRITE }), task), 0);
     assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, new Uint8Array(4), task), -EFAULT);
     assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, 0, task), -EFAULT);
+    dmaBufPut(tb.dmabuf);
+  });
+
+  test('SYNC: flags is a __u64 and every unknown bit of it is -EINVAL, bits 32-63 too (drivers/dma-buf/dma-buf.c dma_buf_ioctl)', async () => {
+    // Linux: `if (sync.flags & ~DMA_BUF_SYNC_VALID_FLAGS_MASK) return -EINVAL;` on the whole u64.
+    const tb = testExporter();
+    const task = new Task(new FdTable());
+    const read = BigInt(DMA_BUF_SYNC_READ);
+    for (const bit of [3n, 31n, 32n, 33n, 52n, 53n, 63n]) {
+      const arg = dma_buf_sync.encode({ flags: (1n << bit) | read });
+      assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, arg, task), -EINVAL, `bit ${bit}`);
+      assert.equal(await dmaBufSyncIoctl(tb.dmabuf, (1n << bit) | read), -EINVAL, `bit ${bit}, kernel face`);
+    }
+    assert.equal(tb.counts.begin, 0, 'no access began');
+    assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: read }), task), 0);
+    assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: read | BigInt(DMA_BUF_SYNC_END) }), task), 0);
+    assert.equal(tb.counts.begin, 1);
     dmaBufPut(tb.dmabuf);
   });
 
@@ -614,14 +631,14 @@ describe('ioctls', () => {
     const task = new Task(files);
     const w = newFence();
     await addFence(tb.dmabuf.resv, w, DMA_RESV_USAGE_WRITE);
-    const arg = dmaBufSyncFile.encode({ flags: DMA_BUF_SYNC_READ, fd: -1 });
+    const arg = dma_buf_export_sync_file.encode({ flags: DMA_BUF_SYNC_READ, fd: -1 });
     assert.equal(await dmaBufIoctl(tb.dmabuf.file, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg, task), 0);
-    const fd = dmaBufSyncFile.decode(arg).fd;
+    const fd = dma_buf_export_sync_file.get(arg, 'fd');
     assert.ok(fd >= 0 && files.isCloexec(fd));
     const other = testExporter();
-    assert.equal(await dmaBufIoctl(other.dmabuf.file, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, dmaBufSyncFile.encode({ flags: DMA_BUF_SYNC_READ, fd }), task), 0);
+    assert.equal(await dmaBufIoctl(other.dmabuf.file, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, dma_buf_import_sync_file.encode({ flags: DMA_BUF_SYNC_READ, fd }), task), 0);
     assert.equal(other.dmabuf.resv.testSignaled(DMA_RESV_USAGE_READ), false, 'the fence travelled to the other buffer');
-    assert.equal(await dmaBufIoctl(other.dmabuf.file, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, dmaBufSyncFile.encode({ flags: DMA_BUF_SYNC_READ, fd: 99 }), task), -EINVAL);
+    assert.equal(await dmaBufIoctl(other.dmabuf.file, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, dma_buf_import_sync_file.encode({ flags: DMA_BUF_SYNC_READ, fd: 99 }), task), -EINVAL);
     w.signal();
     w.put();
     files.closeAll();

@@ -2,7 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../helpers/harness.js';
-import { udmabufCreate, udmabufCreateBuf, udmabufParams, UDMABUF_FLAGS_CLOEXEC } from '../../../src/kernel/drivers/udmabuf.js';
+import { udmabufCreate, udmabufCreateBuf, udmabufOpen, udmabufParams, UDMABUF_FLAGS_CLOEXEC } from '../../../src/kernel/drivers/udmabuf.js';
+import { UDMABUF_CREATE, UDMABUF_CREATE_LIST, udmabuf_create, udmabuf_create_list } from '../../../src/uapi/udmabuf.js';
+import { Task } from '../../../src/kernel/fs/task.js';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemInfo, shmemTruncate } from '../../../src/kernel/fs/memfd.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
 import { fput, type File } from '../../../src/kernel/fs/file.js';
@@ -15,7 +17,7 @@ import { IosysMap } from '../../../src/kernel/mm/iosys-map.js';
 import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { EBADFD, EBUSY, EINVAL, EPERM } from '../../../src/kernel/lib/errno.js';
-import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, MFD_ALLOW_SEALING, MFD_CLOEXEC } from '../../../src/uapi/fcntl.js';
+import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, MFD_ALLOW_SEALING, MFD_CLOEXEC, O_RDWR } from '../../../src/uapi/fcntl.js';
 
 function memfd(files: FdTable, pages: number, seals = F_SEAL_SHRINK): { fd: number; file: File } {
   const file = memfdCreate('udmabuf-test', MFD_ALLOW_SEALING) as File;
@@ -125,6 +127,28 @@ describe('u64 offsets and sizes (found by the soak run)', () => {
     }
     assert.equal(shmemInfoPages(file), 0, 'no page was given to the memfd');
     files.close(fd);
+  });
+
+  test('PAGE_ALIGNED() and the page count are exact over the whole u64 (drivers/dma-buf/udmabuf.c udmabuf_create)', () => {
+    const files = new FdTable();
+    const { fd, file } = memfd(files, 2);
+    // 2^64 - 1 and 2^63 + 1 round to aligned doubles: only an exact test sees the low bits.
+    assert.throws(() => udmabufCreateBuf([{ memfd: fd, offset: 2n ** 64n - 1n, size: PAGE_SIZE }], files), { code: 'EINVAL', message: /offset not page aligned/ });
+    assert.throws(() => udmabufCreateBuf([{ memfd: fd, offset: 0, size: 2n ** 63n + 1n }], files), { code: 'EINVAL', message: /size not page aligned/ });
+    assert.throws(() => udmabufCreateBuf([{ memfd: fd, offset: 0, size: 2n ** 64n - BigInt(PAGE_SIZE) }], files), { code: 'EINVAL', message: /size_limit_mb/ });
+    // Through the ioctl: the struct's u64s reach those checks unrounded.
+    const dev = udmabufOpen(O_RDWR);
+    const task = new Task(files);
+    const create = (offset: bigint, size: bigint): number => dev.fOp.unlockedIoctl!(dev, UDMABUF_CREATE, udmabuf_create.encode({ memfd: fd, offset, size }), task) as number;
+    assert.equal(create(2n ** 64n - 1n, BigInt(PAGE_SIZE)), -EINVAL);
+    assert.equal(create(0n, 2n ** 63n + 1n), -EINVAL);
+    const buf = create(0n, 2n * BigInt(PAGE_SIZE));
+    assert.ok(buf >= 0);
+    const list = udmabuf_create_list.encode({ list: [{ memfd: fd, offset: PAGE_SIZE, size: PAGE_SIZE }, { memfd: fd, offset: 0n, size: 2n ** 64n - 1n }] });
+    assert.equal(dev.fOp.unlockedIoctl!(dev, UDMABUF_CREATE_LIST, list, task), -EINVAL, 'the second item is checked as exactly');
+    assert.equal(shmemInfoPages(file), 2);
+    fput(dev);
+    files.closeAll();
   });
 });
 

@@ -2,7 +2,7 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from '../../helpers/harness.js';
-import { vgemClose, vgemDumbCreate, vgemDumbMapOffset, vgemFenceAttach, vgemFenceSignal, vgemOpen, VGEM_FENCE_TIMEOUT, VGEM_FENCE_WRITE, type DumbBuffer } from '../../../src/kernel/drivers/vgem.js';
+import { vgemClose, vgemDevice, vgemDumbCreate, vgemDumbMapOffset, vgemFenceAttach, vgemFenceSignal, vgemOpen, VGEM_FENCE_TIMEOUT, VGEM_FENCE_WRITE, type DumbBuffer } from '../../../src/kernel/drivers/vgem.js';
 import { drmGemFlink, drmGemHandleDelete, drmGemMmap, drmGemOpen, drmGemPrimeFdToHandle, drmGemPrimeHandleToFd, DRM_FILE_PAGE_OFFSET_START, drmGemStats } from '../../../src/kernel/drivers/drm-gem.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
 import { dmaBufFd, dmaBufGet, dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
@@ -11,8 +11,17 @@ import { systemHeapCreate } from '../../../src/kernel/heaps/system-heap.js';
 import { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE } from '../../../src/kernel/resv/dma-resv.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
-import { EACCES, EBUSY, EINVAL, ENOENT, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
+import { EACCES, EBUSY, EFAULT, EINVAL, ENOENT, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
 import { O_CLOEXEC, O_RDWR } from '../../../src/uapi/fcntl.js';
+import { drmOpen } from '../../../src/kernel/drivers/drm-file.js';
+import { fput } from '../../../src/kernel/fs/file.js';
+import { Task } from '../../../src/kernel/fs/task.js';
+import { cstr } from '../../../src/uapi/struct.js';
+import {
+  DRM_CAP_PRIME, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB, DRM_IOCTL_SET_VERSION,
+  DRM_IOCTL_VERSION, DRM_PRIME_CAP_EXPORT, DRM_PRIME_CAP_IMPORT, drm_gem_close, drm_gem_flink, drm_gem_open, drm_get_cap, drm_mode_create_dumb,
+  drm_set_version, drm_version,
+} from '../../../src/uapi/drm.js';
 
 describe('vgem', () => {
   test('dumb buffers: pitch and size from width/height/bpp; bad arguments -EINVAL', () => {
@@ -154,5 +163,69 @@ describe('vgem', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+describe('the DRM ioctls on the struct bytes (drivers/gpu/drm/drm_ioctl.c, drm_dumb_buffers.c)', () => {
+  const open = (): { ioctl(cmd: number, arg: Uint8Array): Promise<number>; close(): void } => {
+    const file = drmOpen(O_RDWR);
+    const task = new Task(new FdTable());
+    return { ioctl: async (cmd, arg) => file.fOp.unlockedIoctl!(file, cmd, arg, task), close: () => fput(file) };
+  };
+
+  test('GET_CAP: the capability is a u64 compared exactly; value is zeroed first and goes back even on -EINVAL', async () => {
+    const drm = open();
+    // drm_getcap(): req->value = 0, then switch (req->capability); drm_ioctl() copies kdata back whatever the result.
+    const arg = drm_get_cap.encode({ capability: (1n << 32n) | BigInt(DRM_CAP_PRIME), value: 0xdeadn });
+    assert.equal(await drm.ioctl(DRM_IOCTL_GET_CAP, arg), -EINVAL);
+    assert.equal(drm_get_cap.get(arg, 'value'), 0n);
+    const ok = drm_get_cap.encode({ capability: DRM_CAP_PRIME });
+    assert.equal(await drm.ioctl(DRM_IOCTL_GET_CAP, ok), 0);
+    assert.equal(drm_get_cap.get(ok, 'value'), BigInt(DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT));
+    drm.close();
+  });
+
+  test('VERSION: *_len is a size_t; a NULL buffer with room copies nothing and is no fault (drm_copy_field)', async () => {
+    const drm = open();
+    // drm_copy_field(): `if (len && buf) copy_to_user(buf, value, len)`, and *buf_len = strlen(value) in every case.
+    const nulls = drm_version.encode({ name_len: 100, date_len: 2n ** 64n - 1n, desc_len: 0 });
+    assert.equal(await drm.ioctl(DRM_IOCTL_VERSION, nulls), 0);
+    const v = drm_version.decode(nulls);
+    const drv = vgemDevice.driver;
+    assert.deepEqual([v.version_major, v.name_len, v.date_len, v.desc_len], [drv.major, 4n, BigInt(drv.date.length), BigInt(drv.desc.length)]);
+    const at = drm_version.size;
+    const room = drm_version.encode({ name_len: 2n ** 64n - 1n, name: at, date_len: 3, date: at + 8 }, 16);
+    assert.equal(await drm.ioctl(DRM_IOCTL_VERSION, room), 0);
+    assert.equal(cstr(drm_version.deref(room, 'name')!), 'vgem', 'a huge size_t is just room enough');
+    assert.equal(new TextDecoder().decode(room.subarray(at + 8, at + 11)), drv.date.slice(0, 3), 'cut at date_len bytes');
+    assert.equal(room[at + 11], 0);
+    assert.equal(drm_version.get(room, 'date_len'), BigInt(drv.date.length));
+    const bad = drm_version.encode({ name_len: 4, name: 2n ** 64n - 2n });
+    assert.equal(await drm.ioctl(DRM_IOCTL_VERSION, bad), -EFAULT);
+    drm.close();
+  });
+
+  test('SET_VERSION: the versions in use are written back, also with -EINVAL', async () => {
+    const drm = open();
+    const arg = drm_set_version.encode({ drm_di_major: 7, drm_di_minor: 0, drm_dd_major: -1, drm_dd_minor: -1 });
+    assert.equal(await drm.ioctl(DRM_IOCTL_SET_VERSION, arg), -EINVAL);
+    assert.deepEqual(drm_set_version.decode(arg), { drm_di_major: 1, drm_di_minor: 4, drm_dd_major: 1, drm_dd_minor: 0 });
+    drm.close();
+  });
+
+  test('MODE_CREATE_DUMB: handle, pitch and size are outputs (drm_mode_create_dumb zeroes them): a size passed in is ignored', async () => {
+    const drm = open();
+    const arg = drm_mode_create_dumb.encode({ width: 16, height: 16, bpp: 32, pitch: 4096, size: 2n ** 63n });
+    assert.equal(await drm.ioctl(DRM_IOCTL_MODE_CREATE_DUMB, arg), 0);
+    const d = drm_mode_create_dumb.decode(arg);
+    assert.deepEqual([d.pitch, d.size], [64, BigInt(PAGE_SIZE)]);
+    const flink = drm_gem_flink.encode({ handle: d.handle });
+    assert.equal(await drm.ioctl(DRM_IOCTL_GEM_FLINK, flink), 0);
+    const opened = drm_gem_open.encode({ name: drm_gem_flink.get(flink, 'name') });
+    assert.equal(await drm.ioctl(DRM_IOCTL_GEM_OPEN, opened), 0);
+    assert.equal(drm_gem_open.get(opened, 'size'), BigInt(PAGE_SIZE), 'GEM_OPEN\'s size is a u64');
+    assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle: drm_gem_open.get(opened, 'handle') })), 0);
+    assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle: d.handle })), 0);
+    drm.close();
   });
 });

@@ -178,12 +178,12 @@ describe('dma_fence_array', () => {
   });
 
   test('set_deadline reaches every element', () => {
-    const seen: number[] = [];
-    const ops = { getDriverName: () => 'd', getTimelineName: () => 't', setDeadline: (_f: DmaFence, d: number) => void seen.push(d) };
+    const seen: bigint[] = [];
+    const ops = { getDriverName: () => 'd', getTimelineName: () => 't', setDeadline: (_f: DmaFence, d: bigint) => void seen.push(d) };
     const fences = [new DmaFence(ops, 0, 0), new DmaFence(ops, 0, 0)];
     const array = dmaFenceArrayCreate(fences, dmaFenceContextAlloc(1), 1, false)!;
-    array.setDeadline(777);
-    assert.deepEqual(seen, [777, 777]);
+    array.setDeadline(777n);
+    assert.deepEqual(seen, [777n, 777n]);
     for (const f of fences) f.signal();
     array.put();
   });

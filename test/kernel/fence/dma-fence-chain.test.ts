@@ -166,14 +166,14 @@ describe('dma_fence_chain', () => {
   });
 
   test('set_deadline reaches every contained fence', () => {
-    const seen: number[] = [];
-    const ops = { getDriverName: () => 'd', getTimelineName: () => 't', setDeadline: (_f: DmaFence, d: number) => void seen.push(d) };
+    const seen: bigint[] = [];
+    const ops = { getDriverName: () => 'd', getTimelineName: () => 't', setDeadline: (_f: DmaFence, d: bigint) => void seen.push(d) };
     const f1 = new DmaFence(ops, 0, 0);
     const f2 = new DmaFence(ops, 0, 0);
     const c1 = new DmaFenceChain(null, f1, 1);
     const c2 = new DmaFenceChain(c1, f2, 2);
-    c2.setDeadline(99);
-    assert.deepEqual(seen, [99, 99]);
+    c2.setDeadline(99n);
+    assert.deepEqual(seen, [99n, 99n]);
     f1.signal();
     f2.signal();
     c2.put();

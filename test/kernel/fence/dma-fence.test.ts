@@ -525,15 +525,15 @@ describe('stub fences', () => {
 
 describe('dma_fence_set_deadline', () => {
   test('passed to ops.set_deadline unless signaled', () => {
-    const seen: number[] = [];
+    const seen: bigint[] = [];
     const f = fenceWith({ setDeadline: (_f, d) => void seen.push(d) });
-    f.setDeadline(100);
+    f.setDeadline(100n);
     f.signal();
-    f.setDeadline(200);
-    assert.deepEqual(seen, [100]);
+    f.setDeadline(200n);
+    assert.deepEqual(seen, [100n]);
     f.put();
     const g = mockFence();
-    g.setDeadline(5); // no op: nothing happens
+    g.setDeadline(5n); // no op: nothing happens
     g.put();
   });
 });

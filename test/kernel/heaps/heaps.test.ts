@@ -2,7 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../helpers/harness.js';
-import { dmaHeapAdd, dmaHeapBufferAlloc, dmaHeapFind, dmaHeaps, DMA_HEAP_VALID_FD_FLAGS } from '../../../src/kernel/heaps/dma-heap.js';
+import { dmaHeapAdd, dmaHeapBufferAlloc, dmaHeapFind, dmaHeapOpen, dmaHeaps, DMA_HEAP_VALID_FD_FLAGS } from '../../../src/kernel/heaps/dma-heap.js';
+import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../../src/uapi/dma-heap.js';
+import { fput } from '../../../src/kernel/fs/file.js';
 import { systemHeapCreate, SystemHeapBuffer } from '../../../src/kernel/heaps/system-heap.js';
 import { cmaHeapCreate, CMA_HEAP_NAME, CmaHeapBuffer } from '../../../src/kernel/heaps/cma-heap.js';
 import { dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
@@ -16,7 +18,7 @@ import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { Task } from '../../../src/kernel/fs/task.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
-import { EINVAL } from '../../../src/kernel/lib/errno.js';
+import { EINVAL, ENOMEM } from '../../../src/kernel/lib/errno.js';
 import { O_CLOEXEC, O_RDWR, O_NONBLOCK } from '../../../src/uapi/fcntl.js';
 
 const system = systemHeapCreate();
@@ -43,6 +45,31 @@ describe('dma-heap core', () => {
     assert.equal(d.expName, 'system');
     assert.equal(d.file.fFlags, O_RDWR, 'O_CLOEXEC is an fd property, not a file flag');
     dmaBufPut(d);
+  });
+
+  test('DMA_HEAP_IOCTL_ALLOC: heap_flags and len are u64s, checked on all 64 bits (drivers/dma-buf/dma-heap.c dma_heap_ioctl_allocate)', async () => {
+    // Linux: `if (heap_allocation->heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS) return -EINVAL;` with a u64
+    // heap_flags, then PAGE_ALIGN(len) of the u64 len, 0 (wrapped) being -EINVAL.
+    const file = dmaHeapOpen('system', O_RDWR);
+    assert.ok(typeof file !== 'number');
+    const files = new FdTable();
+    const task = new Task(files);
+    const alloc = (v: Parameters<typeof dma_heap_allocation_data.encode>[0]): Promise<number> =>
+      Promise.resolve(file.fOp.unlockedIoctl!(file, DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data.encode({ fd_flags: O_RDWR, ...v }), task));
+    for (const bit of [0n, 31n, 32n, 53n, 63n]) {
+      assert.equal(await alloc({ len: PAGE_SIZE, heap_flags: 1n << bit }), -EINVAL, `heap_flags bit ${bit}`);
+      await assert.rejects(dmaHeapBufferAlloc(system, PAGE_SIZE, O_RDWR, 1n << bit), { code: 'EINVAL' }, `kernel face, bit ${bit}`);
+    }
+    assert.equal(await alloc({ len: 2n ** 64n - 4095n }), -EINVAL, 'PAGE_ALIGN wraps to 0');
+    assert.equal(await alloc({ len: 2n ** 64n - 4096n }), -ENOMEM, 'the last aligned length is no wrap: too big');
+    assert.equal(await alloc({ len: 2n ** 53n + 1n }), -ENOMEM);
+    assert.deepEqual(files.openFds(), [], 'no fd was installed');
+    const arg = dma_heap_allocation_data.encode({ len: 1, fd_flags: O_RDWR });
+    assert.equal(await file.fOp.unlockedIoctl!(file, DMA_HEAP_IOCTL_ALLOC, arg, task), 0);
+    const fd = dma_heap_allocation_data.get(arg, 'fd');
+    assert.equal(files.lookup(fd)?.name, 'dmabuf');
+    files.closeAll();
+    fput(file);
   });
 });
 

@@ -390,16 +390,16 @@ describe('dma_resv queries', () => {
   });
 
   test('set_deadline reaches every unsignaled fence up to the usage', async () => {
-    const seen: number[] = [];
-    const dops: DmaFenceOps = { ...ops, setDeadline: (f, d) => void seen.push(f.context * 1000 + d) };
+    const seen: bigint[] = [];
+    const dops: DmaFenceOps = { ...ops, setDeadline: (f, d) => void seen.push(BigInt(f.context * 1000) + d) };
     const r = await locked();
     r.reserveFences(2);
     const a = new DmaFence(dops, 1, 1);
     const b = new DmaFence(dops, 2, 1);
     r.addFence(a, DMA_RESV_USAGE_WRITE);
     r.addFence(b, DMA_RESV_USAGE_BOOKKEEP);
-    r.setDeadline(DMA_RESV_USAGE_READ, 7);
-    assert.deepEqual(seen, [1007]);
+    r.setDeadline(DMA_RESV_USAGE_READ, 7n);
+    assert.deepEqual(seen, [1007n]);
     done(r, [a, b]);
   });
 

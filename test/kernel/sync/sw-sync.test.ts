@@ -4,8 +4,15 @@ import assert from 'node:assert/strict';
 import '../../helpers/harness.js';
 import { mockFence } from '../../helpers/mock-fence.js';
 import { DmaFence, DmaFenceCb } from '../../../src/kernel/fence/dma-fence.js';
-import { SyncTimeline, swSyncGetDeadline, syncInfoDebugfsShow } from '../../../src/kernel/sync/sw-sync.js';
+import { SyncTimeline, swSyncGetDeadline, swSyncOpen, syncInfoDebugfsShow } from '../../../src/kernel/sync/sw-sync.js';
 import { EINVAL, ENOENT } from '../../../src/kernel/lib/errno.js';
+import { FdTable } from '../../../src/kernel/fs/fdtable.js';
+import { fput, type File } from '../../../src/kernel/fs/file.js';
+import { Task } from '../../../src/kernel/fs/task.js';
+import { O_RDWR } from '../../../src/uapi/fcntl.js';
+import { __u32 } from '../../../src/uapi/struct.js';
+import { SW_SYNC_GET_DEADLINE, SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, sw_sync_create_fence_data, sw_sync_get_deadline } from '../../../src/uapi/sw_sync.js';
+import { SYNC_IOC_SET_DEADLINE, sync_set_deadline } from '../../../src/uapi/sync_file.js';
 import { failAllocDisarm, failNthAlloc } from '../../../src/kernel/lib/failslab.js';
 import type { Out } from '../../../src/kernel/lib/out.js';
 
@@ -106,13 +113,13 @@ describe('sw_sync', () => {
   test('deadlines: the earliest is kept; -ENOENT without one; -EINVAL for other fences', () => {
     const tl = new SyncTimeline('tl');
     const p = tl.createFence(1)!;
-    const out: Out<number> = { value: 0 };
+    const out: Out<bigint> = { value: 0n };
     assert.equal(swSyncGetDeadline(p, out), -ENOENT);
-    p.setDeadline(500);
-    p.setDeadline(900);
-    p.setDeadline(300);
+    p.setDeadline(500n);
+    p.setDeadline(900n);
+    p.setDeadline(300n);
     assert.equal(swSyncGetDeadline(p, out), 0);
-    assert.equal(out.value, 300);
+    assert.equal(out.value, 300n);
     const other: DmaFence = mockFence();
     assert.equal(swSyncGetDeadline(other, out), -EINVAL);
     other.put();
@@ -142,5 +149,56 @@ describe('sw_sync', () => {
     p.put();
     tl.release();
     assert.ok(!syncInfoDebugfsShow().includes('infotl'));
+  });
+});
+
+describe('sw_sync ioctls work on the struct as copied in (drivers/dma-buf/sw_sync.c)', () => {
+  const ioctl = (file: File, cmd: number, arg: Uint8Array, task: Task): number => file.fOp.unlockedIoctl!(file, cmd, arg, task) as number;
+
+  test('SW_SYNC_IOC_CREATE_FENCE returns the caller\'s struct unchanged but for fence (name is not even read)', () => {
+    const files = new FdTable();
+    const task = new Task(files);
+    const tl = swSyncOpen(task, O_RDWR);
+    // sw_sync_ioctl_create_fence(): copy_from_user(&data); ...; data.fence = fd; copy_to_user(arg, &data, sizeof(data))
+    const arg = sw_sync_create_fence_data.encode({ value: 5, name: new Uint8Array(32).fill(0xee), fence: -1234 });
+    const before = arg.slice();
+    assert.equal(ioctl(tl, SW_SYNC_IOC_CREATE_FENCE, arg, task), 0);
+    const fd = sw_sync_create_fence_data.get(arg, 'fence');
+    assert.ok(fd >= 0);
+    sw_sync_create_fence_data.set(before, 'fence', fd);
+    assert.deepEqual(arg, before);
+    assert.equal(ioctl(tl, SW_SYNC_IOC_INC, __u32.encode(5), task), 0);
+    files.closeAll();
+    fput(tl);
+  });
+
+  test('SW_SYNC_GET_DEADLINE: deadline_ns and pad must be 0 (all 64 bits); the deadline comes back exactly, compared as a signed ktime_t', () => {
+    const files = new FdTable();
+    const task = new Task(files);
+    const tl = swSyncOpen(task, O_RDWR);
+    const create = sw_sync_create_fence_data.encode({ value: 1 });
+    assert.equal(ioctl(tl, SW_SYNC_IOC_CREATE_FENCE, create, task), 0);
+    const fence = sw_sync_create_fence_data.get(create, 'fence');
+    const sf = files.lookup(fence)!;
+    const setDeadline = (ns: bigint): number => ioctl(sf, SYNC_IOC_SET_DEADLINE, sync_set_deadline.encode({ deadline_ns: ns }), task);
+    const get = (v: Parameters<typeof sw_sync_get_deadline.encode>[0] = {}): { ret: number; arg: Uint8Array } => {
+      const arg = sw_sync_get_deadline.encode({ fence_fd: fence, ...v });
+      return { ret: ioctl(tl, SW_SYNC_GET_DEADLINE, arg, task), arg };
+    };
+    assert.equal(get().ret, -ENOENT);
+    assert.equal(get({ deadline_ns: 1n << 32n }).ret, -EINVAL, 'a deadline_ns with only high bits set is still non-zero');
+    assert.equal(get({ pad: 1 }).ret, -EINVAL);
+    assert.equal(setDeadline(2n ** 60n + 1n), 0);
+    let r = get();
+    assert.equal(r.ret, 0);
+    assert.deepEqual(sw_sync_get_deadline.decode(r.arg), { deadline_ns: 2n ** 60n + 1n, pad: 0, fence_fd: fence }, 'exact above 2^53');
+    assert.equal(setDeadline(2n ** 60n + 2n), 0);
+    assert.equal(sw_sync_get_deadline.get(get().arg, 'deadline_ns'), 2n ** 60n + 1n, 'the earliest is kept');
+    // ktime_before() is signed: bit 63 set is a negative ktime_t, earlier than any positive one.
+    assert.equal(setDeadline(2n ** 63n + 5n), 0);
+    r = get();
+    assert.equal(sw_sync_get_deadline.get(r.arg, 'deadline_ns'), 2n ** 63n + 5n);
+    files.closeAll();
+    fput(tl);
   });
 });
