@@ -8,7 +8,7 @@
  */
 import { isMainThread, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { EBADF, EFAULT, EINTR, EINVAL, EIO, ESRCH } from '../uapi/errno.js';
-import { decodeStat, type Stat } from '../uapi/stat.js';
+import { stat, type Stat } from '../uapi/stat.js';
 import { RLIM_INFINITY, signalName } from '../uapi/signal.js';
 import { SyscallError } from './errors.js';
 import {
@@ -90,7 +90,7 @@ const METHODS: { [K in keyof Syscalls]: Method } = {
   write: { call: 'write' },
   sendFd: { call: 'sendFd' },
   receiveFd: { call: 'receiveFd' },
-  fstat: { call: 'fstat', post: (_p, r) => decodeStat(r as Uint8Array) },
+  fstat: { call: 'fstat', post: (_p, r) => stat.decode(r as Uint8Array) },
   readlink: { call: 'readlink' },
   getrlimit: {
     call: 'prlimit',

@@ -51,6 +51,8 @@ function structs(): u.AnyStruct[] {
     }
   };
   for (const d of u.IOCTLS) if (d.arg instanceof u.Struct) visit(d.arg);
+  // Structs of syscalls rather than ioctls.
+  visit(u.stat);
   return [...seen];
 }
 
@@ -62,6 +64,7 @@ const PREAMBLE = `#include <stdio.h>
 #include <linux/dma-heap.h>
 #include <linux/sync_file.h>
 #include <linux/udmabuf.h>
+#include <asm/stat.h>
 #include <drm.h>
 #include <drm_mode.h>
 

@@ -22,7 +22,7 @@ import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } f
 import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
 import { dPath, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
-import { encodeStat } from '../../uapi/stat.js';
+import { stat } from '../../uapi/stat.js';
 import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
 import { pr_warn } from '../lib/printk.js';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemSize, shmemTruncate } from './memfd.js';
@@ -300,13 +300,13 @@ export function sysFstat(task: Task, fd: number): Uint8Array | number {
   const file = task.files.lookup(fd);
   if (!file) return -EBADF;
   const inode = file.inode;
-  return encodeStat({
-    st_ino: BigInt(inode.ino),
+  return stat.encode({
+    st_ino: inode.ino,
     st_mode: inode.mode,
-    st_nlink: 1n,
-    st_rdev: BigInt(inode.rdev),
-    st_size: BigInt(isShmemFile(file) ? shmemSize(file) : inode.size),
-    st_blksize: BigInt(PAGE_SIZE),
+    st_nlink: 1,
+    st_rdev: inode.rdev,
+    st_size: isShmemFile(file) ? shmemSize(file) : inode.size,
+    st_blksize: PAGE_SIZE,
   });
 }
 
