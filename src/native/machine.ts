@@ -294,6 +294,18 @@ export class NativeMachine {
     }
   }
 
+  /**
+   * The waiter's state, for tests and diagnostics: the waits registered as
+   * the machine counts them, and as the kernel lists them in the master
+   * epoll instance's /proc/self/fdinfo (less the machine's own eventfd).
+   */
+  waiterState(): { registered: number; epollEntries: number } {
+    const h = this.shared.header;
+    const info = readFileSync(`/proc/self/fdinfo/${h[H_MASTER_EPFD]}`, 'utf8');
+    const entries = info.split('\n').filter((l) => l.startsWith('tfd:')).length;
+    return { registered: Atomics.load(h, H_REGISTERED), epollEntries: entries - 1 };
+  }
+
   /** @internal the size of the machine's fd table */
   get fdCap(): number {
     return this.shared.header[H_FD_CAP];

@@ -158,6 +158,7 @@ export class NativeProcess {
 
   /** The process was killed or its machine shut down: finish it and fail the call. */
   private ended(name: string): never {
+    if (this.exitedFlag) throw new NativeSyscallError(-EBADF, name, '(the process has exited)');
     const down = Atomics.load(this.shared.header, H_DOWN) === 1;
     const sig = this.shared.procWord(this.index, P_SIG);
     this.finish();
@@ -314,10 +315,16 @@ export class NativeProcess {
     }
   }
 
-  /** Wait until `fd` is ready for `events` (no timeout). */
-  private async ready(name: string, fd: number, events: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Wait until `fd` is ready for `events` (no timeout), then run `action`
+   * in the same synchronous turn as the poll that saw it ready: no other
+   * code of this thread can take the data in between (another thread
+   * sharing the file still can, as with real threads).
+   */
+  private async whenReady<T>(name: string, fd: number, events: number, signal: AbortSignal | undefined, action: () => T): Promise<T> {
     const probe = [{ fd, events }];
-    while (this.pollRaw(probe, 0, name) === 0) {
+    for (;;) {
+      if (this.pollRaw(probe, 0, name) > 0) return action();
       await this.waitFor(name, probe, -1, signal);
       this.enter(name);
     }
@@ -696,8 +703,8 @@ export class NativeProcess {
     this.enter('ioctl');
     this.own(fd, 'ioctl');
     const events = arg instanceof Uint8Array ? ioctlShape(request)?.waitEvents?.(arg) ?? 0 : 0;
-    if (events) await this.ready('ioctl', fd, events, options.signal);
-    return this.ioctl(fd, request, arg);
+    if (!events) return this.ioctl(fd, request, arg);
+    return this.whenReady('ioctl', fd, events, options.signal, () => this.ioctl(fd, request, arg));
   }
 
   async mmapAsync(length: number, prot: number, flags: number, fd: number, offset: number | bigint = 0): Promise<Uint8Array> {
@@ -754,16 +761,14 @@ export class NativeProcess {
   async writeAsync(fd: number, bytes: Uint8Array, options: WaitOptions = {}): Promise<number> {
     this.enter('write');
     this.own(fd, 'write');
-    await this.ready('write', fd, POLLOUT, options.signal);
-    return this.write(fd, bytes);
+    return this.whenReady('write', fd, POLLOUT, options.signal, () => this.write(fd, bytes));
   }
 
   /** read once the fd is readable */
   async readAsync(fd: number, length: number, options: WaitOptions = {}): Promise<Uint8Array> {
     this.enter('read');
     this.own(fd, 'read');
-    await this.ready('read', fd, POLLIN, options.signal);
-    return this.read(fd, length);
+    return this.whenReady('read', fd, POLLIN, options.signal, () => this.read(fd, length));
   }
 
   async fstatAsync(fd: number): Promise<NativeStat> {
@@ -785,16 +790,14 @@ export class NativeProcess {
   async sendFdToAsync(socket: number, fd: number, options: WaitOptions = {}): Promise<void> {
     this.enter('sendmsg');
     this.own(socket, 'sendmsg');
-    await this.ready('sendmsg', socket, POLLOUT, options.signal);
-    this.sendFdTo(socket, fd);
+    return this.whenReady('sendmsg', socket, POLLOUT, options.signal, () => this.sendFdTo(socket, fd));
   }
 
   /** receiveFdFrom once a message is there */
   async receiveFdFromAsync(socket: number, flags = 0, options: WaitOptions = {}): Promise<number> {
     this.enter('recvmsg');
     this.own(socket, 'recvmsg');
-    await this.ready('recvmsg', socket, POLLIN, options.signal);
-    return this.receiveFdFrom(socket, flags);
+    return this.whenReady('recvmsg', socket, POLLIN, options.signal, () => this.receiveFdFrom(socket, flags));
   }
 }
 
