@@ -121,6 +121,7 @@ export class NativeProcess {
   private readonly stdio = new Set([0, 1, 2]);
   private readonly maps = new Map<ArrayBufferLike, Mapping>();
   private mapHint = 0;
+  private callSeq = 0;
   private exitedFlag = false;
 
   /** Become the process `handle` names, in this thread. */
@@ -163,12 +164,19 @@ export class NativeProcess {
     const sig = this.shared.procWord(this.index, P_SIG);
     this.finish();
     if (down && !sig) throw new NativeSyscallError(-EIO, name, '(the machine has shut down)');
+    // A killed process does not come back from its call: in a worker, the thread ends here.
+    if (sig && this.endThreadOnKill) process.exit(128 + sig);
     throw new NativeSyscallError(-EINTR, name, `(the process was killed by signal ${sig})`);
   }
 
-  /** Mark this thread as inside a call that may block, where a kill's interrupt signal must reach it. */
+  /**
+   * Mark this thread as inside a call that may block, where a kill's
+   * interrupt signal must reach it. The mark is a number of its own for each
+   * call, so that the signaller can tell this call from the next one.
+   */
   private block(name: string): void {
-    Atomics.store(this.shared.procs, this.blockedAt, 1);
+    this.callSeq = (this.callSeq % 0x7fffffff) + 1;
+    Atomics.store(this.shared.procs, this.blockedAt, this.callSeq);
     // A kill sets the state before it looks at BLOCKED; looking at the state after setting BLOCKED means one of us sees the other.
     if (Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE) {
       Atomics.store(this.shared.procs, this.blockedAt, 0);

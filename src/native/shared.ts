@@ -32,7 +32,7 @@ const PROC_WORDS = 8;
 export const P_PID = 0;
 export const P_STATE = 1;
 export const P_TID = 2;
-/** 1 while the process's thread is in a call that may block (the interrupt signal is aimed at it then) */
+/** while the process's thread is in a call that may block, that call's number (nonzero): the interrupt signal is aimed at it then */
 export const P_BLOCKED = 3;
 /** the signal that ended the process, or the one that interrupted its blocked call */
 export const P_SIG = 4;

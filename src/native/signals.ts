@@ -39,18 +39,20 @@ export function installInterruptSignal(libc: Libc, sig = libc.sigrtmin() + INTER
 
 /**
  * Signal process entry `index`'s thread until it leaves the blocking call it
- * is in (its BLOCKED word drops). A signal that lands just before the thread
- * enters the call is lost, so one is sent every millisecond. Returns false
- * if the thread stayed blocked (an uninterruptible wait) for a second.
+ * is in (its BLOCKED word, that call's number, changes). A signal that lands
+ * just before the thread enters the call is lost, so one is sent every
+ * millisecond. Returns false if the thread stayed in the call (an
+ * uninterruptible wait) for a second, or is gone.
  */
 export function interrupt(shared: Shared, libc: Libc, index: number, tgid: number, sig: number): boolean {
   const blockedAt = shared.procWordIndex(index, P_BLOCKED);
   const tid = shared.procWord(index, P_TID);
-  if (!tid) return true;
-  for (let waited = 0; Atomics.load(shared.procs, blockedAt) !== 0; waited++) {
+  const call = Atomics.load(shared.procs, blockedAt);
+  if (!tid || !call) return true;
+  for (let waited = 0; Atomics.load(shared.procs, blockedAt) === call; waited++) {
     if (waited >= INTERRUPT_PATIENCE_MS) return false;
     if (libc.tgkill(tgid, tid, sig) < 0) return false; // the thread is gone (ESRCH)
-    Atomics.wait(shared.procs, blockedAt, 1, 1);
+    Atomics.wait(shared.procs, blockedAt, call, 1);
   }
   return true;
 }
