@@ -104,6 +104,13 @@ interface Mapping {
 
 const roundUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 
+/**
+ * The live processes of this thread, held until they exit: a process
+ * dropped without exit() must not be collected, for its port closing would
+ * have the machine unmap pages that views still in use point at.
+ */
+const live = new Set<NativeProcess>();
+
 export class NativeProcess {
   readonly pid: number;
   readonly comm: string;
@@ -123,6 +130,8 @@ export class NativeProcess {
   private mapHint = 0;
   private callSeq = 0;
   private exitedFlag = false;
+  /** ended by the machine's shutdown (not by exit or a kill) */
+  private shutDown = false;
 
   /** Become the process `handle` names, in this thread. */
   constructor(handle: NativeProcessHandle, options: NativeAttachOptions = {}) {
@@ -141,6 +150,7 @@ export class NativeProcess {
     this.shared.setProcWord(this.index, P_TID, this.libc.gettid());
     this.waiter = new WaitClient(this.shared, this.libc);
     this.endThreadOnKill = options.endThreadOnKill ?? !isMainThread;
+    live.add(this);
     this.watchState();
   }
 
@@ -153,13 +163,18 @@ export class NativeProcess {
 
   /** Every call starts here: a process that exited fails; one killed or shut down releases what it holds, then fails. */
   private enter(name: string): void {
-    if (this.exitedFlag) throw new NativeSyscallError(-EBADF, name, '(the process has exited)');
+    if (this.exitedFlag) throw this.afterEnd(name);
     if (Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE || Atomics.load(this.shared.header, H_DOWN)) this.ended(name);
   }
 
   /** The process was killed or its machine shut down: finish it and fail the call. */
+  /** The error of a call made after the end: EIO once the machine shut down, as the emulator's; EBADF after exit or a kill. */
+  private afterEnd(name: string): NativeSyscallError {
+    return this.shutDown ? new NativeSyscallError(-EIO, name, '(the machine has shut down)') : new NativeSyscallError(-EBADF, name, '(the process has exited)');
+  }
+
   private ended(name: string): never {
-    if (this.exitedFlag) throw new NativeSyscallError(-EBADF, name, '(the process has exited)');
+    if (this.exitedFlag) throw this.afterEnd(name);
     const down = Atomics.load(this.shared.header, H_DOWN) === 1;
     const sig = this.shared.procWord(this.index, P_SIG);
     this.finish();
@@ -256,6 +271,7 @@ export class NativeProcess {
   private finish(): void {
     if (this.exitedFlag) return;
     this.exitedFlag = true;
+    this.shutDown = Atomics.load(this.shared.header, H_DOWN) === 1 && this.shared.procWord(this.index, P_SIG) === 0;
     for (const m of [...this.maps.values()]) {
       try {
         this.unmap(m);
@@ -271,6 +287,7 @@ export class NativeProcess {
     this.shared.notifyProc(this.index, P_STATE);
     this.waiter.dispose();
     this.port.close();
+    live.delete(this);
   }
 
   /** Detach the mapping's views, then unmap it. */

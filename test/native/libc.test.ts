@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as u from '../../src/uapi/index.js';
 import { loadLibc, MAP_FAILED, type Libc } from '../../src/native/libc.js';
-import { declareIoctl } from '../../src/native/ioctl-shapes.js';
+import { declareIoctl, ioctlShape } from '../../src/native/ioctl-shapes.js';
 import { EFD_CLOEXEC, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLLIN, epollEvent, SIZEOF_EPOLL_EVENT } from '../../src/native/epoll.js';
 import { installInterruptSignal } from '../../src/native/signals.js';
 import type { NativeMachine } from '../../src/native/machine.js';
-import { nativeSkip, useNativeMachine } from '../helpers/native.js';
+import { nativeSkip, until, useNativeMachine } from '../helpers/native.js';
 
 const machineOf = useNativeMachine();
 let machine: NativeMachine;
@@ -84,5 +84,33 @@ describe('ioctl descriptions: fd fields', { skip: nativeSkip }, () => {
     assert.throws(() => a.ioctl(mine, REQUEST, arg), { code: 'ENOTTY' }, 'its own fd passes to the kernel');
     a.exit();
     b.exit();
+  });
+});
+
+describe('ioctl descriptions: waits of the async twin', { skip: nativeSkip }, () => {
+  test('DMA_BUF_IOCTL_SYNC start waits as poll does: writers for a read (POLLIN), all fences for a write (POLLOUT); end does not wait', () => {
+    const shape = ioctlShape(u.DMA_BUF_IOCTL_SYNC)!;
+    const flags = (f: number): Uint8Array => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, BigInt(f), true);
+      return b;
+    };
+    assert.equal(shape.waitEvents!(flags(u.DMA_BUF_SYNC_START | u.DMA_BUF_SYNC_READ)), u.POLLIN);
+    assert.equal(shape.waitEvents!(flags(u.DMA_BUF_SYNC_START | u.DMA_BUF_SYNC_RW)), u.POLLOUT);
+    assert.equal(shape.waitEvents!(flags(u.DMA_BUF_SYNC_END | u.DMA_BUF_SYNC_RW)), 0);
+  });
+
+  test('ioctlAsync waits in the waiter for the declared events, then makes the call', async () => {
+    const FIONREAD = 0x541b;
+    declareIoctl(FIONREAD, { waitEvents: () => u.POLLIN });
+    const p = machine.spawn();
+    const [a, b] = p.socketpair();
+    const arg = new Uint8Array(4);
+    const pending = p.ioctlAsync(a, FIONREAD, arg);
+    await until('the registration', () => machine.waiterState().registered === 1);
+    p.write(b, new Uint8Array(5));
+    assert.equal(await pending, 0);
+    assert.equal(new DataView(arg.buffer).getInt32(0, true), 5, 'the call ran after the data came');
+    p.exit();
   });
 });

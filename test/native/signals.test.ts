@@ -148,3 +148,31 @@ describe('native signals', { skip: nativeSkip }, () => {
     killer.exit();
   });
 });
+
+describe('native shutdown', { skip: nativeSkip }, () => {
+  test('shutdown reports what a live worker still holds, releases it, and the worker\'s next call is EIO', async () => {
+    const { bootNative } = await import('../../src/native/machine.js');
+    const m = await bootNative();
+    const w = spawnNativeWorker(m, `
+      const fd = proc.memfdCreate('at-shutdown');
+      proc.ftruncate(fd, 4096);
+      const v = proc.mmap(4096, u.PROT_READ | u.PROT_WRITE, u.MAP_SHARED, fd, 0);
+      v[0] = 1;
+      send({ fd });
+      await recv();
+      let code;
+      try { proc.memfdCreate('after'); } catch (e) { code = e.code; }
+      return { code, length: v.length, exited: proc.exited };
+    `);
+    const { fd } = (await w.next()) as { fd: number };
+    const peer = m.spawn();
+    peer.sendFd(peer.memfdCreate('in-flight'), w.pid);
+    const leaks = await m.shutdown();
+    assert.deepEqual(leaks, { processes: 2, fds: 2, mappings: 1, inFlight: 1, waits: 0 });
+    assert.equal(isOpen(fd, '/memfd:at-shutdown'), false, 'closed by the shutdown');
+    await until('the worker to unmap', () => !mapped('at-shutdown'));
+    w.post('go');
+    assert.deepEqual(await w.result, { code: 'EIO', length: 0, exited: true }, 'as on the emulator: EIO after the shutdown');
+    assert.throws(() => m.channel(), /shut down/);
+  });
+});
