@@ -1,0 +1,116 @@
+/**
+ * The libc bindings the native backend makes its calls with, and the ioctl
+ * descriptions that tell it which struct fields are fds.
+ */
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as u from '../../src/uapi/index.js';
+import { loadLibc, MAP_FAILED, type Libc } from '../../src/native/libc.js';
+import { declareIoctl, ioctlShape } from '../../src/native/ioctl-shapes.js';
+import { EFD_CLOEXEC, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLLIN, epollEvent, SIZEOF_EPOLL_EVENT } from '../../src/native/epoll.js';
+import { installInterruptSignal } from '../../src/native/signals.js';
+import type { NativeMachine } from '../../src/native/machine.js';
+import { nativeSkip, until, useNativeMachine } from '../helpers/native.js';
+
+const machineOf = useNativeMachine();
+let machine: NativeMachine;
+let libc: Libc;
+before(async () => {
+  if (nativeSkip) return;
+  machine = await machineOf();
+  libc = loadLibc();
+});
+
+describe('libc bindings', { skip: nativeSkip }, () => {
+  test('eventfd and epoll: a written eventfd is reported by epoll_wait with its data', () => {
+    const efd = libc.eventfd(0, EFD_CLOEXEC);
+    const ep = libc.epollCreate1(EPOLL_CLOEXEC);
+    assert.ok(efd >= 0 && ep >= 0);
+    try {
+      assert.equal(libc.epollCtl(ep, EPOLL_CTL_ADD, efd, epollEvent(EPOLLIN, 0x1234_5678_9abcn)), 0);
+      const events = new Uint8Array(4 * SIZEOF_EPOLL_EVENT);
+      assert.equal(libc.epollWait(ep, events, 4, 0), 0, 'nothing yet');
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      assert.equal(libc.write(efd, one, 8), 8);
+      assert.equal(libc.epollWait(ep, events, 4, 0), 1);
+      const v = new DataView(events.buffer);
+      assert.equal(v.getUint32(0, true), EPOLLIN);
+      assert.equal(v.getBigUint64(4, true), 0x1234_5678_9abcn, 'packed struct epoll_event: data at byte 4');
+      assert.equal(libc.epollCtl(ep, EPOLL_CTL_ADD, 99999, epollEvent(EPOLLIN, 0n)), -1);
+      assert.equal(libc.errno(), 9, 'errno is the real EBADF');
+    } finally {
+      libc.close(efd);
+      libc.close(ep);
+    }
+  });
+
+  test('gettid is this thread\'s id; getpid the OS process\'s', () => {
+    assert.equal(libc.getpid(), process.pid);
+    assert.equal(String(libc.gettid()), readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0]);
+  });
+
+  test('mmap failure is MAP_FAILED with errno', () => {
+    assert.equal(libc.mmap(null, 4096, u.PROT_READ, u.MAP_SHARED, -1, 0n), MAP_FAILED);
+    assert.equal(libc.errno(), 9);
+  });
+
+  test('the interrupt signal has the do-nothing handler, without SA_RESTART; installing again is a no-op', () => {
+    const sig = libc.sigrtmin() + 7;
+    const act = new Uint8Array(152);
+    assert.equal(libc.sigaction(sig, null, act), 0);
+    const v = new DataView(act.buffer);
+    assert.equal(v.getBigUint64(0, true), libc.getppidAddress);
+    assert.equal(v.getInt32(136, true) & 0x10000000, 0, 'no SA_RESTART');
+    assert.equal(installInterruptSignal(libc), sig);
+    const caught = BigInt('0x' + /^SigCgt:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+    assert.ok(caught & (1n << BigInt(sig - 1)), 'the kernel lists the signal as caught');
+  });
+});
+
+describe('ioctl descriptions: fd fields', { skip: nativeSkip }, () => {
+  const REQUEST = 0x7fff_0001; // no driver has it: the kernel answers ENOTTY
+  test('an fd field the process does not own is EBADF before the kernel is asked', () => {
+    declareIoctl(REQUEST, { fdIn: [0] });
+    const a = machine.spawn();
+    const b = machine.spawn();
+    const mine = a.memfdCreate('mine');
+    const theirs = b.memfdCreate('theirs');
+    const arg = new Uint8Array(8);
+    new DataView(arg.buffer).setInt32(0, theirs, true);
+    assert.throws(() => a.ioctl(mine, REQUEST, arg), { code: 'EBADF', message: /in the argument at byte 0/ });
+    new DataView(arg.buffer).setInt32(0, mine, true);
+    assert.throws(() => a.ioctl(mine, REQUEST, arg), { code: 'ENOTTY' }, 'its own fd passes to the kernel');
+    a.exit();
+    b.exit();
+  });
+});
+
+describe('ioctl descriptions: waits of the async twin', { skip: nativeSkip }, () => {
+  test('DMA_BUF_IOCTL_SYNC start waits as poll does: writers for a read (POLLIN), all fences for a write (POLLOUT); end does not wait', () => {
+    const shape = ioctlShape(u.DMA_BUF_IOCTL_SYNC)!;
+    const flags = (f: number): Uint8Array => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, BigInt(f), true);
+      return b;
+    };
+    assert.equal(shape.waitEvents!(flags(u.DMA_BUF_SYNC_START | u.DMA_BUF_SYNC_READ)), u.POLLIN);
+    assert.equal(shape.waitEvents!(flags(u.DMA_BUF_SYNC_START | u.DMA_BUF_SYNC_RW)), u.POLLOUT);
+    assert.equal(shape.waitEvents!(flags(u.DMA_BUF_SYNC_END | u.DMA_BUF_SYNC_RW)), 0);
+  });
+
+  test('ioctlAsync waits in the waiter for the declared events, then makes the call', async () => {
+    const FIONREAD = 0x541b;
+    declareIoctl(FIONREAD, { waitEvents: () => u.POLLIN });
+    const p = machine.spawn();
+    const [a, b] = p.socketpair();
+    const arg = new Uint8Array(4);
+    const pending = p.ioctlAsync(a, FIONREAD, arg);
+    await until('the registration', () => machine.waiterState().registered === 1);
+    p.write(b, new Uint8Array(5));
+    assert.equal(await pending, 0);
+    assert.equal(new DataView(arg.buffer).getInt32(0, true), 5, 'the call ran after the data came');
+    p.exit();
+  });
+});
