@@ -12,9 +12,19 @@ import { EIO } from '../uapi/errno.js';
 import { CHANNEL_BYTES, DOORBELL_BYTES, DOORBELL_LASTPID, DOORBELL_RING, type ProcessHandle, type TraceRecord } from './protocol.js';
 import { Process } from './process.js';
 import { SyscallError } from './errors.js';
+import type { MachineLike, MachineStats } from './process-api.js';
 
 /** How a machine is built. */
 export interface BootOptions {
+  /**
+   * Which kernel runs the machine's processes: 'emulator' (this package's
+   * kernel, in a worker thread; the default) or 'linux' (the host's real
+   * kernel, through the native backend). Without it, the environment
+   * variable DMABUF_BACKEND decides. Read by the package's boot().
+   */
+  backend?: 'emulator' | 'linux';
+  /** the native backend's real-time signal for interrupting blocked calls (default SIGRTMIN + 7) */
+  interruptSignal?: number;
   /** memory of the machine: zone sizes (the memory limit) and the CMA area */
   memory?: MemoryConfig;
   /** how long the kernel thread keeps spinning for the next request after one, in ns (default 50 µs) */
@@ -25,22 +35,7 @@ export interface BootOptions {
   kconfig?: Partial<typeof kconfig>;
 }
 
-/** What the kernel holds: the leak check after shutdown is all zeroes. */
-export interface MachineStats {
-  /** live dma-bufs */
-  dmabufs: number;
-  /** pages allocated */
-  pages: number;
-  /** descriptors sent and not yet received */
-  inFlight: number;
-  processes: number;
-  /** the kernel's taint flags (0: no WARN or BUG happened) */
-  taint: number;
-  /** live dma-fences */
-  fences: number;
-  /** entries on the kernel's wait queues (pollers) */
-  waiters: number;
-}
+export type { MachineStats } from './process-api.js';
 
 /**
  * A booted machine: its kernel runs in a worker thread of its own. It
@@ -55,7 +50,8 @@ export interface MachineStats {
  * console.log(proc.readdir('/dev/dma_heap')); // [ 'system', 'reserved' ]
  * ```
  */
-export class Machine implements AsyncDisposable {
+export class Machine implements MachineLike {
+  readonly backend = 'emulator' as const;
   private down = false;
   private finalStats: Promise<MachineStats> | null = null;
   private readonly bell: Int32Array;

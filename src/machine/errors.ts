@@ -30,7 +30,7 @@ export class SyscallError extends Error {
   readonly path?: string;
   constructor(err: number, syscall: string, detail?: string, path?: string) {
     const code = errnoName(err) ?? `E${Math.abs(err)}`;
-    super(`${code}: ${MESSAGES[code] ?? 'error'}, ${syscall}${detail ? ` ${detail}` : ''}`);
+    super(`${code}: ${MESSAGES[code] ?? 'error'}, ${syscall}${path !== undefined ? ` '${path}'` : ''}${detail ? ` ${detail}` : ''}`);
     this.name = 'SyscallError';
     this.code = code;
     this.errno = -Math.abs(err);

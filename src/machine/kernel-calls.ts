@@ -9,6 +9,7 @@ import {
   sysRead, sysReadFile, sysReaddir, sysReadlink, sysReceiveFd, sysSendFd, sysWrite, vmaId,
 } from '../kernel/fs/syscalls.js';
 import { sysKill, sysSigaction } from '../kernel/fs/signal.js';
+import { sysReceiveFdFrom, sysSendFdTo, sysSocketpair } from '../kernel/fs/unix-socket.js';
 import type { KernelHandlers } from './syscalls.js';
 import { DATA_SIZE } from './protocol.js';
 
@@ -50,5 +51,8 @@ export function kernelHandlers(ops: ProcessOps): KernelHandlers<Task> {
     prlimit: (t, pid, resource, cur, max, setNew) => sysPrlimit(t, pid, resource, cur, max, setNew),
     kill: (t, pid, sig) => sysKill(t, pid, sig),
     sigaction: (t, sig, install) => sysSigaction(t, sig, install),
+    socketpair: (t) => sysSocketpair(t),
+    sendFdTo: (t, socket, fd) => sysSendFdTo(t, socket, fd),
+    receiveFdFrom: (t, socket, flags) => sysReceiveFdFrom(t, socket, flags),
   };
 }

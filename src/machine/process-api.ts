@@ -6,6 +6,7 @@
  */
 import type { PollFdEntry } from './syscalls.js';
 import type { Stat } from '../uapi/stat.js';
+import type { TraceRecord } from './protocol.js';
 
 /** A resource limit (struct rlimit): Infinity stands for RLIM_INFINITY. */
 export interface Rlimit {
@@ -72,9 +73,70 @@ export interface Syscalls {
   setrlimit(resource: number, limit: Rlimit): void;
   /** kill(2): send signal `sig` to process `pid` (0 checks that it exists). */
   kill(pid: number, sig: number): void;
+  /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected sockets, to pass fds over with sendFdTo/receiveFdFrom. */
+  socketpair(): [number, number];
+  /** sendmsg(2) of one byte with SCM_RIGHTS [fd] on `socket`: the receiver gets an fd of its own for the same file. */
+  sendFdTo(socket: number, fd: number): void;
+  /** recvmsg(2) of an SCM_RIGHTS message on `socket`: the new fd (O_CLOEXEC in `flags` sets FD_CLOEXEC); EPIPE once the other end is closed. */
+  receiveFdFrom(socket: number, flags?: number): number;
 }
 
 /** The async twin of every syscall: the same arguments, then {@link CallOptions}. */
 export type AsyncSyscalls = {
   [K in keyof Syscalls as `${K}Async`]: (...args: [...Parameters<Syscalls[K]>, CallOptions?]) => Promise<ReturnType<Syscalls[K]>>;
 };
+
+/**
+ * A process, whichever backend runs it: every syscall and its async twin,
+ * and what a process is besides (its pid, its end, its signal handlers).
+ */
+export interface ProcessLike extends Syscalls, AsyncSyscalls, Disposable {
+  /** the process id within its machine */
+  readonly pid: number;
+  /** true once it exited, was killed, or its machine shut down */
+  readonly exited: boolean;
+  /** the signal that killed it ('SIGKILL'), or null */
+  readonly killedBy: string | null;
+  /** exit(): its fds close and its mappings go; idempotent */
+  exit(): void;
+  /** exit()'s async twin */
+  exitAsync(): Promise<void>;
+  /** Install (or with null remove) a handler for signal `sig`; see Process.onSignal. */
+  onSignal(sig: number, handler: SignalHandler | null): void;
+}
+
+/** What a worker needs to become a process of a machine: hand it over with postMessage (transfer `port`). */
+export interface ProcessHandleLike {
+  /** the backend that made it: 'emulator' or 'linux' */
+  readonly backend?: 'emulator' | 'linux';
+  /** the new process's pid */
+  readonly pid: number;
+  readonly port: import('node:worker_threads').MessagePort;
+}
+
+/** What a machine's kernel (or, on the native backend, its processes) still holds: counter name -> value; all 0 means nothing leaked. */
+export type MachineStats = Readonly<Record<string, number>>;
+
+/** A machine, whichever backend runs it. */
+export interface MachineLike extends AsyncDisposable {
+  /** 'emulator' (the kernel in a worker thread) or 'linux' (the host's kernel) */
+  readonly backend: 'emulator' | 'linux';
+  /** A handle for a new process in a worker: transfer `handle.port`, then attach(handle) there. */
+  channel(comm?: string): ProcessHandleLike;
+  /** A process bound to the calling thread. */
+  spawn(comm?: string): ProcessLike;
+  /** Counters of what is held (leak checks). */
+  stats(): Promise<MachineStats>;
+  /** The kernel log. */
+  dmesg(): Promise<string>;
+  /** Start recording the dma_fence/dma_buf tracepoints. */
+  traceStart(): Promise<void>;
+  /** Stop recording; what was recorded. */
+  traceStop(): Promise<{ records: TraceRecord[]; lost: number }>;
+  /** Bytes of JavaScript heap the kernel uses. */
+  kernelHeap(): Promise<number>;
+  /** kill(pid, sig) from outside every process. */
+  kill(pid: number, sig: number): Promise<void>;
+  /** Every process exits; resolves to what was still held. */
+  shutdown(): Promise<MachineStats>;
+}

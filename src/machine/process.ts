@@ -16,7 +16,7 @@ import {
   INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type ProcessHandle, type SideBody,
 } from './protocol.js';
 import { ArgumentError, packArgs, SYSCALLS, writeRequest, type PollFdEntry, type Request, type SyscallName, type SyscallSpec } from './syscalls.js';
-import type { AsyncSyscalls, CallOptions, Rlimit, SignalHandler, Syscalls } from './process-api.js';
+import type { AsyncSyscalls, CallOptions, ProcessLike, Rlimit, SignalHandler, Syscalls } from './process-api.js';
 
 export type { PollFdEntry } from './syscalls.js';
 
@@ -108,6 +108,9 @@ const METHODS: { [K in keyof Syscalls]: Method } = {
     post: () => undefined,
   },
   kill: { call: 'kill' },
+  socketpair: { call: 'socketpair', post: (_p, r) => (r as bigint[]).map(Number) },
+  sendFdTo: { call: 'sendFdTo' },
+  receiveFdFrom: { call: 'receiveFdFrom' },
 };
 
 /** The steps of one call: the requests it makes (several for a call carried in pieces) and its result. */
@@ -218,7 +221,7 @@ export interface Process extends Syscalls, AsyncSyscalls {}
  * await machine.shutdown();
  * ```
  */
-export class Process implements Disposable {
+export class Process implements ProcessLike {
   /** the process id (what another process sends descriptors and signals to) */
   readonly pid: number;
   private readonly slots: Slot[];
@@ -408,7 +411,7 @@ export class Process implements Disposable {
   check(s: SyscallSpec, a: Answer, path?: string): number {
     if (a.ret < 0) {
       if (Atomics.load(this.header, H_STATE) === H_KILLED) throw this.killedError(s.name);
-      throw new SyscallError(a.ret, s.name, path === undefined ? undefined : `'${path}'`, path);
+      throw new SyscallError(a.ret, s.name, undefined, path);
     }
     return a.ret;
   }

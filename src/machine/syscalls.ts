@@ -70,6 +70,9 @@ export const SYSCALLS = {
   prlimit: spec({ nr: 21, name: 'prlimit64', args: ['int', 'int', 'u64', 'u64', 'int'], ret: 'words' }),
   kill: spec({ nr: 22, name: 'kill', args: ['int', 'int'], ret: 'void' }),
   sigaction: spec({ nr: 23, name: 'rt_sigaction', args: ['int', 'int'], ret: 'int' }),
+  socketpair: spec({ nr: 24, name: 'socketpair', args: [], ret: 'words' }),
+  sendFdTo: spec({ nr: 25, name: 'sendmsg', args: ['int', 'int'], ret: 'void' }),
+  receiveFdFrom: spec({ nr: 26, name: 'recvmsg', args: ['int', 'int'], ret: 'int' }),
 } as const satisfies Record<string, SyscallSpec>;
 
 export type SyscallName = keyof typeof SYSCALLS;

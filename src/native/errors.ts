@@ -5,14 +5,8 @@
  */
 import { SyscallError } from '../machine/errors.js';
 
-/** A failed real syscall: `code`, negative `errno`, `syscall`, and `path` for calls that take one. */
-export class NativeSyscallError extends SyscallError {
-  readonly path?: string;
-  constructor(err: number, syscall: string, detail?: string, path?: string) {
-    super(err, syscall, path !== undefined ? `'${path}'${detail ? ` ${detail}` : ''}` : detail);
-    if (path !== undefined) this.path = path;
-  }
-}
+/** A failed real syscall: `code`, negative `errno` (the real kernel's), `syscall`, and `path` for calls that take one. */
+export class NativeSyscallError extends SyscallError {}
 
 /** Why the native backend is unavailable: `code` is one of the reasons below. */
 export type NativeUnavailableCode =

@@ -14,6 +14,8 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY } from '../uapi/fcntl.js';
+import { EAGAIN, EIO, EPIPE } from '../uapi/errno.js';
+import type { MachineLike } from '../machine/process-api.js';
 import { NativeSyscallError, NativeUnsupportedError } from './errors.js';
 import { EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLLIN, epollEvent } from './epoll.js';
 import { checkDetach } from './detach.js';
@@ -30,8 +32,6 @@ import { installInterruptSignal, interrupt } from './signals.js';
 
 const RLIMIT_NOFILE = 7;
 const FD_TABLE_MAX = 1 << 20;
-const EAGAIN = 11;
-const EPIPE = 32;
 const WAITER_START_MS = 10_000;
 
 export interface NativeBootOptions {
@@ -40,7 +40,7 @@ export interface NativeBootOptions {
 }
 
 /** What the machine's processes hold now, and the nearest real counterparts of the emulator's kernel counters. */
-export interface NativeMachineStats {
+export type NativeMachineStats = {
   /** live processes */
   processes: number;
   /** fds the processes own */
@@ -55,14 +55,15 @@ export interface NativeMachineStats {
   dmabufs: number;
   /** /proc/sys/kernel/tainted */
   taint: number;
-}
+};
 
 /** What shutdown() found still held. */
 export type NativeLeaks = Pick<NativeMachineStats, 'processes' | 'fds' | 'mappings' | 'inFlight' | 'waits'>;
 
-export class NativeMachine {
+export class NativeMachine implements MachineLike {
   readonly backend = 'linux' as const;
   private down = false;
+  private finalStats: Promise<NativeLeaks> | null = null;
   /** processes made by spawn() in this thread: shutdown exits them directly (their views are reachable here) */
   private readonly local = new Set<NativeProcess>();
   private readonly onExit = (): void => this.exitHook();
@@ -124,7 +125,7 @@ export class NativeMachine {
 
   /** A handle for a new process: hand it to a worker (transfer `port`) and call attachNative() there. */
   channel(comm = 'node'): NativeProcessHandle {
-    if (this.down) throw new Error('machine is shut down');
+    this.checkUp('channel');
     const { index, pid } = this.shared.newProcess();
     const { port1, port2 } = new MessageChannel();
     // The process's thread closes its end at exit, or by ending: either way, reap what is left.
@@ -140,9 +141,14 @@ export class NativeMachine {
     return p;
   }
 
-  /** kill(pid, sig): SIGKILL and SIGTERM end the process (its fds and mappings are released at once); other signals interrupt a blocked call. */
-  kill(pid: number, sig: number): void {
+  /** kill(pid, sig), with the emulator's rules (see kill.ts): a fatal signal releases the process's fds and mappings at once. */
+  async kill(pid: number, sig: number): Promise<void> {
+    this.checkUp('kill');
     killProcess(this.shared, this.libc, pid, sig);
+  }
+
+  private checkUp(what: string): void {
+    if (this.down) throw new NativeSyscallError(-EIO, what, '(the machine has shut down)');
   }
 
   private reapEntry(index: number, pid: number): void {
@@ -166,6 +172,7 @@ export class NativeMachine {
 
   /** What the processes hold, the dma-buf fds of this OS process, and the kernel's taint. */
   async stats(): Promise<NativeMachineStats> {
+    this.checkUp('stats');
     let dmabufs = 0;
     for (const name of readdirSync('/proc/self/fd')) {
       try {
@@ -199,6 +206,7 @@ export class NativeMachine {
    * CAP_SYSLOG where dmesg_restrict is set: EPERM is thrown as is.
    */
   async dmesg(): Promise<string> {
+    this.checkUp('dmesg');
     const libc = this.libc;
     const path = '/dev/kmsg';
     const fd = libc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
@@ -236,8 +244,17 @@ export class NativeMachine {
    * what the processes still held when it was called: all zero when every
    * process exited.
    */
-  async shutdown(): Promise<NativeLeaks> {
-    if (this.down) return { processes: 0, fds: 0, mappings: 0, inFlight: 0, waits: 0 };
+  shutdown(): Promise<NativeLeaks> {
+    this.finalStats ??= this.stop();
+    return this.finalStats;
+  }
+
+  /** `await using machine = await boot({ backend: 'linux' })`: shutdown at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  private async stop(): Promise<NativeLeaks> {
     const leaks = this.counts();
     this.down = true;
     const { shared, libc } = this;

@@ -18,6 +18,11 @@ import { isMainThread, type MessagePort } from 'node:worker_threads';
 import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, O_CLOEXEC, O_RDONLY } from '../uapi/fcntl.js';
 import { MAP_ANONYMOUS, MAP_FIXED, PROT_NONE } from '../uapi/mman.js';
 import { POLLIN, POLLNVAL, POLLOUT } from '../uapi/poll.js';
+import { EBADF, EINTR, EINVAL, EIO, EMFILE, ENFILE, ENOMEM, EPERM, ESRCH } from '../uapi/errno.js';
+import { RLIM_INFINITY, SIGKILL as SIGKILL_NR, SIGSTOP as SIGSTOP_NR, signalName } from '../uapi/signal.js';
+import { stat, type Stat } from '../uapi/stat.js';
+import type { PollFdEntry } from '../machine/syscalls.js';
+import type { CallOptions, ProcessLike, Rlimit, SignalHandler } from '../machine/process-api.js';
 import { NativeSyscallError } from './errors.js';
 import { checkDetach, detach } from './detach.js';
 import { ioctlShape, offsetsOf, type IoctlShape } from './ioctl-shapes.js';
@@ -27,33 +32,20 @@ import { callRelocated } from './relocate.js';
 import { cancelWaits, closeOwned, dropTokensTo } from './release.js';
 import { receiveFdMessage, sendFdMessage } from './scm-rights.js';
 import {
-  H_DOWN, H_MACHINE_ID, MAP_BUSY, MAP_INERT, MAP_LIVE, P_BLOCKED, P_PID, P_SIG, P_STATE, P_TID, PROC_ALIVE, PROC_EXITED, PROC_KILLED, Shared, T_FD, T_FROM,
+  H_DOWN, H_MACHINE_ID, MAP_BUSY, MAP_INERT, MAP_LIVE, P_BLOCKED, P_HANDLED, P_PID, P_SIG, P_SIGPENDING, P_SIGSEQ, P_STATE, P_TID, PROC_ALIVE, PROC_EXITED,
+  PROC_KILLED, Shared, T_FD, T_FROM,
   FD_CLOSING, MAX_TOKENS, T_NONCE, T_STATE, T_TO, TOKEN_FREE, TOKEN_PENDING, TOKEN_TAKEN,
 } from './shared.js';
 import { WaitClient, type WaitEntry } from './waiter.js';
 
-const EPERM = 1;
-const EINTR = 4;
-const EIO = 5;
-const EBADF = 9;
-const ENOMEM = 12;
-const EINVAL = 22;
-const ENFILE = 23;
-const EMFILE = 24;
-const ESRCH = 3;
 const PAGE_SIZE = 4096;
 const MAP_FIXED_NOREPLACE = 0x100000;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
-const RLIM_INFINITY = 0xffffffffffffffffn;
 const NO_OFFSETS: readonly number[] = [];
 
-export interface PollFdEntry {
-  fd: number;
-  events: number;
-  revents?: number;
-}
+export type { PollFdEntry } from '../machine/syscalls.js';
 
 /** What a worker needs to become a process of a native machine (from NativeMachine.channel()). */
 export interface NativeProcessHandle {
@@ -70,30 +62,8 @@ export interface NativeAttachOptions {
   endThreadOnKill?: boolean;
 }
 
-export interface WaitOptions {
-  /** aborting rejects the call with the signal's reason; its registration with the waiter is removed first */
-  signal?: AbortSignal;
-}
-
-/** fstat's answer (x86-64 struct stat) */
-export interface NativeStat {
-  dev: bigint;
-  ino: bigint;
-  nlink: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  rdev: bigint;
-  size: number;
-  blksize: number;
-  blocks: number;
-}
-
-/** A resource limit; Infinity stands for RLIM_INFINITY. */
-export interface Rlimit {
-  cur: number;
-  max: number;
-}
+/** The last argument of an async twin (CallOptions). */
+export type WaitOptions = CallOptions;
 
 interface Mapping {
   entry: number;
@@ -111,7 +81,7 @@ const roundUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
  */
 const live = new Set<NativeProcess>();
 
-export class NativeProcess {
+export class NativeProcess implements ProcessLike {
   readonly pid: number;
   readonly comm: string;
   private readonly libc: Libc;
@@ -130,6 +100,11 @@ export class NativeProcess {
   private mapHint = 0;
   private callSeq = 0;
   private exitedFlag = false;
+  private readonly sigPendingAt: number;
+  private readonly handlers = new Map<number, SignalHandler>();
+  private watchingSignals = false;
+  /** the signal that killed the process, kept once its entry is reaped */
+  private killedSig = 0;
   /** ended by the machine's shutdown (not by exit or a kill) */
   private shutDown = false;
 
@@ -144,6 +119,7 @@ export class NativeProcess {
     this.port = handle.port;
     this.stateAt = this.shared.procWordIndex(this.index, P_STATE);
     this.blockedAt = this.shared.procWordIndex(this.index, P_BLOCKED);
+    this.sigPendingAt = this.shared.procWordIndex(this.index, P_SIGPENDING);
     if (this.shared.procWord(this.index, P_PID) !== this.pid || this.shared.procWord(this.index, P_STATE) !== PROC_ALIVE) {
       throw new NativeSyscallError(-ESRCH, 'attach', `(pid ${this.pid} is not a live process of this machine)`);
     }
@@ -165,6 +141,7 @@ export class NativeProcess {
   private enter(name: string): void {
     if (this.exitedFlag) throw this.afterEnd(name);
     if (Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE || Atomics.load(this.shared.header, H_DOWN)) this.ended(name);
+    if (Atomics.load(this.shared.procs, this.sigPendingAt)) this.runHandlers();
   }
 
   /** The process was killed or its machine shut down: finish it and fail the call. */
@@ -181,7 +158,7 @@ export class NativeProcess {
     if (down && !sig) throw new NativeSyscallError(-EIO, name, '(the machine has shut down)');
     // A killed process does not come back from its call: in a worker, the thread ends here.
     if (sig && this.endThreadOnKill) process.exit(128 + sig);
-    throw new NativeSyscallError(-EINTR, name, `(the process was killed by signal ${sig})`);
+    throw Object.assign(new NativeSyscallError(-ESRCH, name, `(process ${this.pid} was killed by ${signalName(sig)})`), { signal: signalName(sig) });
   }
 
   /**
@@ -192,10 +169,16 @@ export class NativeProcess {
   private block(name: string): void {
     this.callSeq = (this.callSeq % 0x7fffffff) + 1;
     Atomics.store(this.shared.procs, this.blockedAt, this.callSeq);
-    // A kill sets the state before it looks at BLOCKED; looking at the state after setting BLOCKED means one of us sees the other.
+    // A kill sets the state (or a pending signal) before it looks at BLOCKED; looking at them after setting BLOCKED means one of us sees the other.
     if (Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE) {
       Atomics.store(this.shared.procs, this.blockedAt, 0);
       this.ended(name);
+    }
+    if (Atomics.load(this.shared.procs, this.sigPendingAt)) {
+      // A signal with a handler arrived just before the call: it returns EINTR at once, as the call would have been interrupted.
+      Atomics.store(this.shared.procs, this.blockedAt, 0);
+      this.runHandlers();
+      throw new NativeSyscallError(-EINTR, name);
     }
   }
 
@@ -207,7 +190,57 @@ export class NativeProcess {
   private failed(name: string, path?: string): NativeSyscallError {
     const errno = this.libc.errno();
     if (errno === EINTR && Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE) this.ended(name);
+    // Interrupted for a signal with a handler: the handler runs before the call returns EINTR.
+    if (errno === EINTR && Atomics.load(this.shared.procs, this.sigPendingAt)) this.runHandlers();
     return new NativeSyscallError(-errno, name, undefined, path);
+  }
+
+  private runHandlers(): void {
+    const pending = Atomics.exchange(this.shared.procs, this.sigPendingAt, 0);
+    for (let sig = 1; sig < 32; sig++) if (pending & (1 << sig)) this.handlers.get(sig)?.(sig);
+  }
+
+  /**
+   * Install `handler` for signal `sig`, or remove it with null: with a
+   * handler, a signal whose default would end the process (SIGTERM, SIGINT,
+   * ...) runs it instead, and a call blocked when it arrives fails with
+   * EINTR after the handler ran (the real interrupt signal, without
+   * SA_RESTART). SIGKILL and SIGSTOP cannot be caught (EINVAL).
+   */
+  onSignal(sig: number, handler: SignalHandler | null): void {
+    this.enter('rt_sigaction');
+    if (!Number.isInteger(sig) || sig < 1 || sig >= 32 || sig === SIGKILL_NR || sig === SIGSTOP_NR) throw new NativeSyscallError(-EINVAL, 'rt_sigaction', `(signal ${sig})`);
+    const at = this.shared.procWordIndex(this.index, P_HANDLED);
+    if (handler) {
+      this.handlers.set(sig, handler);
+      Atomics.or(this.shared.procs, at, 1 << sig);
+    } else {
+      this.handlers.delete(sig);
+      Atomics.and(this.shared.procs, at, ~(1 << sig));
+    }
+    this.watchSignals();
+  }
+
+  /** While the process has handlers, an idle thread runs them from its event loop (Atomics.waitAsync keeps no loop alive, as a Node signal handler does not). */
+  private watchSignals(): void {
+    if (this.watchingSignals || this.handlers.size === 0) return;
+    this.watchingSignals = true;
+    const seqAt = this.shared.procWordIndex(this.index, P_SIGSEQ);
+    const w = Atomics.waitAsync(this.shared.procs, seqAt, Atomics.load(this.shared.procs, seqAt));
+    const next = (): void => {
+      this.watchingSignals = false;
+      if (this.exitedFlag) return;
+      if (Atomics.load(this.shared.procs, this.sigPendingAt)) this.runHandlers();
+      this.watchSignals();
+    };
+    if (w.async) void w.value.then(next);
+    else queueMicrotask(next);
+  }
+
+  /** The signal that killed the process ('SIGKILL'), or null. */
+  get killedBy(): string | null {
+    if (Atomics.load(this.shared.procs, this.stateAt) !== PROC_KILLED && !(this.exitedFlag && this.killedSig)) return null;
+    return signalName(this.killedSig || this.shared.procWord(this.index, P_SIG));
   }
 
   private owns(fd: number): boolean {
@@ -271,6 +304,7 @@ export class NativeProcess {
   private finish(): void {
     if (this.exitedFlag) return;
     this.exitedFlag = true;
+    if (Atomics.load(this.shared.procs, this.stateAt) === PROC_KILLED) this.killedSig = this.shared.procWord(this.index, P_SIG);
     this.shutDown = Atomics.load(this.shared.header, H_DOWN) === 1 && this.shared.procWord(this.index, P_SIG) === 0;
     for (const m of [...this.maps.values()]) {
       try {
@@ -493,7 +527,7 @@ export class NativeProcess {
 
   /** The entries of a directory (getdents64 through Node's readdir). */
   readdir(path: string): string[] {
-    this.enter('getdents64');
+    this.enter('open');
     try {
       return readdirSync(path);
     } catch (e) {
@@ -549,17 +583,12 @@ export class NativeProcess {
   }
 
   /** fstat(fd) */
-  fstat(fd: number): NativeStat {
+  fstat(fd: number): Stat {
     this.enter('fstat');
     this.own(fd, 'fstat');
-    const st = new Uint8Array(144);
+    const st = new Uint8Array(stat.size);
     if (this.libc.fstat(fd, st) < 0) throw this.failed('fstat');
-    const v = new DataView(st.buffer);
-    return {
-      dev: v.getBigUint64(0, true), ino: v.getBigUint64(8, true), nlink: Number(v.getBigUint64(16, true)), mode: v.getUint32(24, true),
-      uid: v.getUint32(28, true), gid: v.getUint32(32, true), rdev: v.getBigUint64(40, true), size: Number(v.getBigInt64(48, true)),
-      blksize: Number(v.getBigInt64(56, true)), blocks: Number(v.getBigInt64(64, true)),
-    };
+    return stat.decode(st);
   }
 
   /** readlink(path) -> the link's target (/proc/self/fd/N names what an fd is) */
@@ -594,23 +623,23 @@ export class NativeProcess {
 
   /** Send a descriptor to process `toPid` of this machine: a one-use token for it to receive. The fd travels as a dup of its own. */
   sendFd(fd: number, toPid: number): string {
-    this.enter('sendFd');
-    this.own(fd, 'sendFd');
+    this.enter('sendmsg');
+    this.own(fd, 'sendmsg');
     const target = this.shared.procIndex(toPid);
-    if (target < 0 || this.shared.procWord(target, P_STATE) !== PROC_ALIVE) throw new NativeSyscallError(-ESRCH, 'sendFd', `(pid ${toPid})`);
+    if (target < 0 || this.shared.procWord(target, P_STATE) !== PROC_ALIVE) throw new NativeSyscallError(-ESRCH, 'sendmsg', `(pid ${toPid})`);
     const { shared } = this;
     const t = shared.reserveToken();
-    if (t < 0) throw new NativeSyscallError(-ENFILE, 'sendFd', '(too many fds in flight)');
+    if (t < 0) throw new NativeSyscallError(-ENFILE, 'sendmsg', '(too many fds in flight)');
     const copy = this.libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (copy < 0) {
-      const err = this.failed('sendFd');
+      const err = this.failed('sendmsg');
       shared.setTokenWord(t, T_STATE, TOKEN_FREE);
       throw err;
     }
     if (!shared.claimFd(copy, -(t + 1))) {
       this.libc.close(copy);
       shared.setTokenWord(t, T_STATE, TOKEN_FREE);
-      throw new NativeSyscallError(-EMFILE, 'sendFd');
+      throw new NativeSyscallError(-EMFILE, 'sendmsg');
     }
     const nonce = (Math.random() * 0x7fffffff) | 0;
     shared.setTokenWord(t, T_FROM, this.pid);
@@ -623,15 +652,15 @@ export class NativeProcess {
 
   /** Receive a descriptor sent to this process -> the new fd (O_CLOEXEC in flags sets FD_CLOEXEC on it). */
   receiveFd(token: string, flags = 0): number {
-    this.enter('receiveFd');
+    this.enter('recvmsg');
     const { shared } = this;
     const m = /^(-?\d+):(\d+):(-?\d+)$/.exec(token);
     const t = m ? Number(m[2]) : -1;
     if (!m || Number(m[1]) !== shared.header[H_MACHINE_ID] || t >= MAX_TOKENS || shared.tokenWord(t, T_STATE) !== TOKEN_PENDING || shared.tokenWord(t, T_NONCE) !== Number(m[3])) {
-      throw new NativeSyscallError(-EINVAL, 'receiveFd', '(no such token)');
+      throw new NativeSyscallError(-EINVAL, 'recvmsg', '(no such token)');
     }
-    if (shared.tokenWord(t, T_TO) !== this.pid) throw new NativeSyscallError(-EPERM, 'receiveFd', '(the fd was sent to another process)');
-    if (!shared.casToken(t, TOKEN_PENDING, TOKEN_TAKEN)) throw new NativeSyscallError(-EINVAL, 'receiveFd', '(no such token)');
+    if (shared.tokenWord(t, T_TO) !== this.pid) throw new NativeSyscallError(-EPERM, 'recvmsg', '(the fd was sent to another process)');
+    if (!shared.casToken(t, TOKEN_PENDING, TOKEN_TAKEN)) throw new NativeSyscallError(-EINVAL, 'recvmsg', '(no such token)');
     const fd = shared.tokenWord(t, T_FD);
     shared.moveFd(fd, -(t + 1), this.pid);
     this.fds.add(fd);
@@ -642,6 +671,15 @@ export class NativeProcess {
 
   /** exit(): descriptors close, mappings go (their views detached first), fds in flight to this process are dropped. */
   exit(): void {
+    this.finish();
+  }
+
+  async exitAsync(): Promise<void> {
+    this.finish();
+  }
+
+  /** `using proc = machine.spawn()`: exit at the end of the block. */
+  [Symbol.dispose](): void {
     this.finish();
   }
 
@@ -796,7 +834,7 @@ export class NativeProcess {
     return this.whenReady('read', fd, POLLIN, options.signal, () => this.read(fd, length));
   }
 
-  async fstatAsync(fd: number): Promise<NativeStat> {
+  async fstatAsync(fd: number): Promise<Stat> {
     return this.fstat(fd);
   }
 
@@ -810,6 +848,22 @@ export class NativeProcess {
 
   async receiveFdAsync(token: string, flags = 0): Promise<number> {
     return this.receiveFd(token, flags);
+  }
+
+  async getrlimitAsync(resource: number): Promise<Rlimit> {
+    return this.getrlimit(resource);
+  }
+
+  async setrlimitAsync(resource: number, limit: Rlimit): Promise<void> {
+    this.setrlimit(resource, limit);
+  }
+
+  async killAsync(pid: number, sig: number): Promise<void> {
+    this.kill(pid, sig);
+  }
+
+  async socketpairAsync(): Promise<[number, number]> {
+    return this.socketpair();
   }
 
   async sendFdToAsync(socket: number, fd: number, options: WaitOptions = {}): Promise<void> {

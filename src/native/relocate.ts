@@ -10,10 +10,10 @@
  * byte offsets in the array), nested ones included: a pointer to an array
  * of structs that hold pointers lists those fields too.
  */
+import { EFAULT, ENOMEM } from '../uapi/errno.js';
 import { NativeSyscallError } from './errors.js';
 import type { Libc } from './libc.js';
 
-const EFAULT = -14;
 
 /**
  * Make `call` with the native address of a relocated copy of `arg`; returns
@@ -27,12 +27,12 @@ export function callRelocated(libc: Libc, syscall: string, arg: Uint8Array, poin
   const offsets = pointerFields.map((at) => {
     if (!Number.isInteger(at) || at < 0 || at + 8 > arg.length) throw new RangeError(`pointer field at ${at} is outside the ${arg.length}-byte argument`);
     const off = view.getBigUint64(at, true);
-    if (off >= BigInt(arg.length)) throw new NativeSyscallError(EFAULT, syscall, `(pointer field at ${at} holds ${off}, outside the ${arg.length}-byte argument)`);
+    if (off >= BigInt(arg.length)) throw new NativeSyscallError(-EFAULT, syscall, `(pointer field at ${at} holds ${off}, outside the ${arg.length}-byte argument)`);
     return off;
   });
   const size = Math.max(arg.length, 1);
   const base = libc.malloc(size);
-  if (base === 0n) throw new NativeSyscallError(-12, syscall, '(no memory for the argument)');
+  if (base === 0n) throw new NativeSyscallError(-ENOMEM, syscall, '(no memory for the argument)');
   let ret: number;
   let errno = 0;
   try {

@@ -5,6 +5,7 @@
  * socket carries no message without data) are laid out in one array with
  * pointers as offsets, and relocated for the call (relocate.ts).
  */
+import { EBADMSG, EPIPE } from '../uapi/errno.js';
 import { NativeSyscallError } from './errors.js';
 import type { Libc } from './libc.js';
 import { callRelocated } from './relocate.js';
@@ -14,8 +15,6 @@ const SCM_RIGHTS = 1;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_CTRUNC = 0x8;
 const MSG_CMSG_CLOEXEC = 0x40000000;
-const EPIPE = -32;
-const EBADMSG = -74;
 
 // struct msghdr (56 bytes) | struct iovec (16) | control: struct cmsghdr + one int, CMSG_SPACE(4) = 24 | payload (1)
 const MSG = 0;
@@ -54,10 +53,10 @@ export function receiveFdMessage(libc: Libc, socket: number, cloexec: boolean): 
   const b = message(-1);
   const n = callRelocated(libc, 'recvmsg', b, POINTERS, (address) => libc.recvmsg(socket, address, cloexec ? MSG_CMSG_CLOEXEC : 0));
   const v = new DataView(b.buffer);
-  if (n === 0) throw new NativeSyscallError(EPIPE, 'recvmsg', '(the other end closed the socket)');
+  if (n === 0) throw new NativeSyscallError(-EPIPE, 'recvmsg', '(the other end closed the socket)');
   const controllen = Number(v.getBigUint64(MSG + 40, true));
   const flags = v.getInt32(MSG + 48, true);
   const ok = controllen >= CMSG_LEN_INT && Number(v.getBigUint64(CONTROL, true)) === CMSG_LEN_INT && v.getInt32(CONTROL + 8, true) === SOL_SOCKET && v.getInt32(CONTROL + 12, true) === SCM_RIGHTS;
-  if (!ok || flags & MSG_CTRUNC) throw new NativeSyscallError(EBADMSG, 'recvmsg', '(the message carried no fd)');
+  if (!ok || flags & MSG_CTRUNC) throw new NativeSyscallError(-EBADMSG, 'recvmsg', '(the message carried no fd)');
   return v.getInt32(CONTROL + 16, true);
 }

@@ -38,6 +38,10 @@ export const P_BLOCKED = 3;
 export const P_SIG = 4;
 /** bumped on every signal delivery, so an interrupted call can tell a signal from a spurious EINTR */
 export const P_SIGSEQ = 5;
+/** the signals the process has a handler for, one bit each (1 << sig) */
+export const P_HANDLED = 6;
+/** signals with a handler delivered and not yet handled, one bit each: the process's thread runs the handlers and clears them */
+export const P_SIGPENDING = 7;
 
 export const PROC_FREE = 0;
 export const PROC_ALIVE = 1;

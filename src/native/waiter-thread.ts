@@ -8,12 +8,12 @@
  * held by a pending wait. The machine's eventfd (data WAKE_DATA) wakes the
  * waiter to shut down.
  */
+import { EINTR } from '../uapi/errno.js';
 import { workerData } from 'node:worker_threads';
 import { loadLibc } from './libc.js';
 import { C_GEN, C_STATE, CALL_ARMED, CALL_FIRED, H_DOWN, H_MASTER_EPFD, H_WAITER_TID, Shared, WAKE_DATA } from './shared.js';
 import { SIZEOF_EPOLL_EVENT } from './epoll.js';
 
-const EINTR = 4;
 const BATCH = 64;
 
 function run(): void {

@@ -6,6 +6,7 @@
  * ready. Threads of one OS process share the fd table, so any thread can
  * register with the master directly.
  */
+import { EEXIST, EINTR, EIO, ENOMEM } from '../uapi/errno.js';
 import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, EPOLLONESHOT, epollEvent } from './epoll.js';
 import { fail, type Libc } from './libc.js';
 import {
@@ -13,7 +14,6 @@ import {
 } from './shared.js';
 import { NativeSyscallError } from './errors.js';
 
-const EEXIST = 17;
 
 export interface WaitEntry {
   fd: number;
@@ -38,10 +38,10 @@ export class WaitClient {
    */
   async wait(pid: number, entries: WaitEntry[], timeoutMs: number, signal?: AbortSignal): Promise<WaitEnd> {
     signal?.throwIfAborted();
-    if (Atomics.load(this.shared.header, H_DOWN)) throw new NativeSyscallError(-5, 'poll', '(the machine has shut down)');
+    if (Atomics.load(this.shared.header, H_DOWN)) throw new NativeSyscallError(-EIO, 'poll', '(the machine has shut down)');
     const { shared, libc } = this;
     const slot = shared.reserveCall(pid, this.hint);
-    if (slot < 0) throw new NativeSyscallError(-12, 'poll', `(more than ${MAX_CALLS} waits pending)`);
+    if (slot < 0) throw new NativeSyscallError(-ENOMEM, 'poll', `(more than ${MAX_CALLS} waits pending)`);
     this.hint = (slot + 1) % MAX_CALLS;
     const stateAt = shared.callWordIndex(slot, C_STATE);
     const master = shared.header[H_MASTER_EPFD];
@@ -78,9 +78,9 @@ export class WaitClient {
         if (state === CALL_FIRED) return 'ready';
         if (state === CALL_CANCELLED) {
           signal?.throwIfAborted();
-          throw new NativeSyscallError(-4, 'poll', '(interrupted)');
+          throw new NativeSyscallError(-EINTR, 'poll', '(interrupted)');
         }
-        if (Atomics.load(shared.header, H_DOWN)) throw new NativeSyscallError(-5, 'poll', '(the machine has shut down)');
+        if (Atomics.load(shared.header, H_DOWN)) throw new NativeSyscallError(-EIO, 'poll', '(the machine has shut down)');
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);

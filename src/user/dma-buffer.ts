@@ -5,7 +5,7 @@
  * implicit-sync waits (poll), sync-file export and import, and passing to
  * another worker as a plain descriptor.
  */
-import type { Process } from '../machine/process.js';
+import type { ProcessLike as Process } from '../machine/process-api.js';
 import { F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SEEK_END, SEEK_SET } from '../uapi/fcntl.js';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { POLLIN, POLLOUT } from '../uapi/poll.js';

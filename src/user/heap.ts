@@ -2,7 +2,7 @@
  * DMA heaps by name (in the spirit of libdmabufheap): open
  * /dev/dma_heap/<name> and allocate named buffers.
  */
-import type { Process } from '../machine/process.js';
+import type { ProcessLike as Process } from '../machine/process-api.js';
 import { O_CLOEXEC, O_RDONLY, O_RDWR } from '../uapi/fcntl.js';
 import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../uapi/dma-heap.js';
 import { uintArg } from './args.js';

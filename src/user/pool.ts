@@ -6,7 +6,7 @@
  * A lease dropped without release comes back when garbage-collected, with a
  * kernel-log warning naming the holder.
  */
-import type { Process } from '../machine/process.js';
+import type { ProcessLike as Process } from '../machine/process-api.js';
 import type { DmaBuffer } from './dma-buffer.js';
 import type { DmaHeap } from './heap.js';
 import { kmsgWarn } from './resource.js';

@@ -4,7 +4,7 @@
  * a FinalizationRegistry closes the descriptor and writes a warning to the
  * kernel log (/dev/kmsg), so a leak is both fixed and visible in dmesg.
  */
-import type { Process } from '../machine/process.js';
+import type { ProcessLike as Process } from '../machine/process-api.js';
 import { O_WRONLY } from '../uapi/fcntl.js';
 
 interface Held {

@@ -3,7 +3,7 @@
  * a timeout and an AbortSignal, or blocking where that is allowed; merge;
  * info; deadlines; and sw_sync timelines to make fences of one's own.
  */
-import type { Process } from '../machine/process.js';
+import type { ProcessLike as Process } from '../machine/process-api.js';
 import { O_RDWR } from '../uapi/fcntl.js';
 import { POLLIN } from '../uapi/poll.js';
 import { SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, sync_fence_info, sync_file_info, sync_merge_data, sync_set_deadline } from '../uapi/sync_file.js';

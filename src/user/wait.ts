@@ -2,7 +2,7 @@
  * Waiting on a descriptor with poll(): a timeout and an AbortSignal for
  * event-loop code, a plain blocking form where blocking is allowed.
  */
-import type { Process } from '../machine/process.js';
+import type { ProcessLike as Process } from '../machine/process-api.js';
 
 export interface WaitOptions {
   /** ms; Infinity (the default) waits for as long as it takes */

@@ -4,7 +4,7 @@
  * helper returns (a value or -errno) or asserts where the C one asserts.
  */
 import assert from 'node:assert/strict';
-import type { Process } from '../../src/machine/process.js';
+import type { ProcessLike as Process } from '../../src/machine/process-api.js';
 import * as u from '../../src/uapi/index.js';
 import { openVgem, sys } from './machine.js';
 

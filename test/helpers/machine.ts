@@ -7,8 +7,8 @@
 import { Worker } from 'node:worker_threads';
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type BootOptions, type Machine } from '../../src/machine/boot.js';
-import type { Process } from '../../src/machine/process.js';
+import { boot, type BootOptions, type Machine } from '../../src/index.js';
+import type { ProcessLike as Process } from '../../src/machine/process-api.js';
 import * as u from '../../src/uapi/index.js';
 
 const indexUrl = new URL('../../src/index.js', import.meta.url).href;

@@ -6,6 +6,7 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Machine } from '../../src/index.js';
+import { boot as bootEmulator } from '../../src/machine/boot.js';
 import * as u from '../../src/uapi/index.js';
 import { heapAlloc, spawnWorker, useMachine } from '../helpers/machine.js';
 import { sleep } from '../helpers/harness.js';
@@ -215,7 +216,7 @@ describe('the kernel thread between requests', () => {
   // With a doze slice of ten minutes, anything that waited for a slice to run
   // out would hang: the woken poll, the messages of stats() and shutdown().
   test('work a request leaves in flight (a woken poll) completes before the kernel dozes; messages wake it', async () => {
-    const m = await boot({ spinNs: 0, dozeSliceMs: 600_000 });
+    const m = await bootEmulator({ spinNs: 0, dozeSliceMs: 600_000 });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('the kernel slept through work in flight')), 20_000);

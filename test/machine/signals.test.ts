@@ -10,8 +10,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnWorker, useMachine } from '../helpers/machine.js';
-import type { Machine } from '../../src/machine/boot.js';
-import type { Process } from '../../src/machine/process.js';
+import type { Machine, Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { SIGINT, SIGKILL, SIGSTOP, SIGTERM, SIGUSR1 } from '../../src/uapi/signal.js';
 

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useMachine } from '../helpers/machine.js';
-import { SYSCALL_METHODS, type Process } from '../../src/machine/process.js';
+import { SYSCALL_METHODS, type Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { RLIMIT_NOFILE } from '../../src/uapi/signal.js';
 import { S_IFMT } from '../../src/uapi/stat.js';
@@ -70,6 +70,12 @@ async function program(proc: Process, call: Call): Promise<void> {
   await call('kill', proc.pid, 0);
   await call('kill', 1_000_000, 0);
   await call('kill', proc.pid, 99);
+  const pair = (await call('socketpair')) as number[];
+  await call('sendFdTo', pair[0], mfd);
+  await call('receiveFdFrom', pair[1], u.O_CLOEXEC);
+  await call('sendFdTo', heap, mfd);
+  await call('close', pair[0]);
+  await call('receiveFdFrom', pair[1]);
   await call('close', heap);
 }
 
@@ -137,6 +143,9 @@ describe('the syscall table', () => {
       ['setrlimit', 'EINVAL', -22, 'prlimit64', undefined],
       ['kill', 'ESRCH', -3, 'kill', undefined],
       ['kill', 'EINVAL', -22, 'kill', undefined],
+      ['sendFdTo', 'ENOTSOCK', -88, 'sendmsg', undefined],
+      // unix_stream_read_generic(): nothing queued and the peer gone is end-of-stream; no fd came with it.
+      ['receiveFdFrom', 'EPIPE', -32, 'recvmsg', undefined],
     ]);
     const read = sync.log.find((l) => (l as unknown[])[0] === 'read' && (l as unknown[])[1] === 'ok') as unknown[];
     const expected = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) & 0xff);

@@ -54,7 +54,7 @@ describe('native: fds across OS processes', { skip: nativeSkip }, () => {
     const seen = JSON.parse(out) as { text: string; size: number; ino: string; link: string; cloexec: boolean; leaks: Record<string, number> };
     assert.equal(seen.text, 'hello from the parent');
     assert.equal(seen.size, 8192);
-    assert.equal(seen.ino, String(p.fstat(fd).ino), 'the same file');
+    assert.equal(seen.ino, String(p.fstat(fd).st_ino), 'the same file');
     assert.match(seen.link, /^\/memfd:across/);
     assert.equal(seen.cloexec, true, 'received with O_CLOEXEC (MSG_CMSG_CLOEXEC)');
     assert.deepEqual(seen.leaks, { processes: 0, fds: 0, mappings: 0, inFlight: 0, waits: 0 });
@@ -76,7 +76,7 @@ describe('native: fds across OS processes', { skip: nativeSkip }, () => {
     p.sendFdTo(c, sent);
     const got = await p.receiveFdFromAsync(d);
     assert.notEqual(got, sent);
-    assert.equal(p.fstat(got).ino, p.fstat(sent).ino);
+    assert.equal(p.fstat(got).st_ino, p.fstat(sent).st_ino);
     assert.equal(p.fcntl(got, u.F_GETFD), 0);
     p.exit();
   });

@@ -1,23 +1,20 @@
 /**
- * The native process offers every call of the emulator's process (and each
- * async twin), so that programs written against one run on the other.
+ * The native process offers every call of the process interface and each
+ * async twin, as the emulator's does, so that programs written against one
+ * run on the other. The compiler checks the types (both classes implement
+ * ProcessLike); this checks what exists at run time.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process } from '../../src/machine/process.js';
+import { Process, SYSCALL_METHODS } from '../../src/machine/process.js';
 import { NativeProcess } from '../../src/native/process.js';
 
-const publicMethods = (proto: object): string[] =>
-  Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, n)?.value === 'function');
-
-test('NativeProcess has every method of Process, and `exited`', () => {
-  const emulated = publicMethods(Process.prototype).filter((n) => {
-    // private helpers of the emulator's transport are not part of the interface
-    return !['submit', 'collect', 'callSync', 'spin', 'callAsync', 'check', 'mapped'].includes(n);
-  });
-  const native = new Set(publicMethods(NativeProcess.prototype));
-  const missing = emulated.filter((n) => !native.has(n));
-  assert.deepEqual(missing, [], 'methods the native process lacks');
-  assert.ok(emulated.includes('ioctlAsync') && emulated.length > 30, 'the list is the real one');
-  assert.ok(Object.getOwnPropertyDescriptor(NativeProcess.prototype, 'exited')?.get);
+test('NativeProcess and Process have every syscall method and its async twin, onSignal, exited and killedBy', () => {
+  const names = [...SYSCALL_METHODS, ...SYSCALL_METHODS.map((n) => `${n}Async`), 'onSignal'];
+  assert.ok(names.includes('ioctlAsync') && names.length > 50, 'the list is the real one');
+  for (const proto of [Process.prototype, NativeProcess.prototype]) {
+    const missing = names.filter((n) => typeof (proto as unknown as Record<string, unknown>)[n] !== 'function');
+    assert.deepEqual(missing, [], `methods ${proto.constructor.name} lacks`);
+    for (const getter of ['exited', 'killedBy']) assert.ok(Object.getOwnPropertyDescriptor(proto, getter)?.get, `${proto.constructor.name}.${getter}`);
+  }
 });

@@ -21,6 +21,7 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, 
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
 import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
+import { unixInFlight } from './unix-socket.js';
 import { dPath, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
 import { stat } from '../../uapi/stat.js';
 import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
@@ -400,7 +401,7 @@ export function sysReceiveFd(task: Task, token: string, flags: number): number {
 
 /** Descriptors still in flight (leak checks). */
 export function fdsInFlight(): number {
-  return inFlight.size;
+  return inFlight.size + unixInFlight.files;
 }
 
 /** Registers the descriptors in flight with the kernel's counters (Machine.stats().inFlight). */
