@@ -54,6 +54,7 @@ function defaultBackend(): 'emulator' | 'linux' {
 export async function boot(options: BootOptions = {}): Promise<MachineLike> {
   const backend = options.backend ?? defaultBackend();
   if (backend === 'linux') {
+    if (options.modules?.length) throw new SyscallError(-EINVAL, 'boot', '(modules: a JavaScript kernel module runs in the emulator only; load real ones with modprobe)');
     const { bootNative } = await import('./native/machine.js');
     return bootNative({ interruptSignal: options.interruptSignal });
   }

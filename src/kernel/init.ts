@@ -16,6 +16,7 @@ import { forkInit } from './fs/task.js';
 import { waitQueueStatsInit } from './fs/file.js';
 import { procRootInit } from './fs/procfs.js';
 import { chrDevInit } from './fs/mem.js';
+import { procModulesInit } from './module-loader.js';
 import { fdPassingInit } from './fs/syscalls.js';
 import { dmaFenceInit } from './fence/dma-fence.js';
 import { syncDebugfsInit } from './sync/sw-sync.js';
@@ -44,6 +45,7 @@ export const initcalls: readonly Initcall[] = [
   { name: 'wait_queue_stats_init', level: 'core', fn: waitQueueStatsInit },
   { name: 'dma_buf_init', level: 'subsys', fn: dmaBufInit },
   { name: 'chr_dev_init', level: 'fs', fn: chrDevInit },
+  { name: 'proc_modules_init', level: 'fs', fn: procModulesInit },
   // SCM_RIGHTS passing is af_unix's (af_unix_init is an fs_initcall).
   { name: 'af_unix_init', level: 'fs', fn: fdPassingInit },
   { name: 'vgem_init', level: 'device', fn: vgemInit },

@@ -5,7 +5,8 @@
  * attach() (from 'dmabuf').
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
 import type { MemoryConfig } from '../kernel/mm/page-alloc.js';
 import type { kconfig } from '../kernel/lib/kconfig.js';
 import { EIO } from '../uapi/errno.js';
@@ -33,6 +34,8 @@ export interface BootOptions {
   dozeSliceMs?: number;
   /** kernel build switches: PROVE_LOCKING (lockdep), DMABUF_DEBUG, DMABUF_MOVE_NOTIFY, DMABUF_COHERENCY_CHECK, ... */
   kconfig?: Partial<typeof kconfig>;
+  /** kernel modules to load at boot (insmod, in order): URLs or paths of ES modules; boot fails if one fails */
+  modules?: (string | URL)[];
 }
 
 export type { MachineStats } from './process-api.js';
@@ -172,6 +175,35 @@ export class Machine implements MachineLike {
   }
 
   /**
+   * insmod: load the ES module at `module` (a URL, or a file path) into the
+   * kernel thread and run its init, which registers its device nodes and
+   * files (see docs/exporter-guide.md). Resolves to the module's name;
+   * rejects with a SyscallError (syscall 'init_module': EEXIST for a name in
+   * use, EINVAL for a file that is not a module, or the error its init
+   * returned or threw, named in the message), leaving nothing registered.
+   *
+   * @example
+   * ```ts
+   * await machine.insmod(new URL('./my-exporter.js', import.meta.url));
+   * ```
+   */
+  async insmod(module: string | URL): Promise<string> {
+    const r = await this.ask<{ ret: number; name?: string; error?: string }>('insmod', { url: moduleUrl(module) });
+    if (r.ret < 0) throw new SyscallError(r.ret, 'init_module', r.error ? `(${r.error})` : undefined);
+    return r.name!;
+  }
+
+  /**
+   * rmmod: remove module `name` (its exit runs, its nodes and files go).
+   * Rejects with EAGAIN while it is in use (a device file of its open, a
+   * dma-buf it exported alive), ENOENT for no such module.
+   */
+  async rmmod(name: string): Promise<void> {
+    const { ret } = await this.ask<{ ret: number }>('rmmod', { name });
+    if (ret < 0) throw new SyscallError(ret, 'delete_module', `'${name}'`);
+  }
+
+  /**
    * Every process exits, then the kernel thread stops; resolves to what
    * the kernel still held (all zeroes unless something leaked). Calling it
    * again resolves to the same answer.
@@ -200,6 +232,21 @@ export class Machine implements MachineLike {
  * const machine = await boot({ memory: { normalBytes: 256 << 20 } });
  * ```
  */
-export function boot(options: BootOptions = {}): Promise<Machine> {
-  return Machine.start(options);
+export async function boot(options: BootOptions = {}): Promise<Machine> {
+  const { modules = [], ...rest } = options;
+  const machine = await Machine.start(rest);
+  try {
+    for (const m of modules) await machine.insmod(m);
+  } catch (e) {
+    await machine.shutdown();
+    throw e;
+  }
+  return machine;
+}
+
+/** A module named by URL or path, as a URL the kernel thread can import(). */
+function moduleUrl(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
+  return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
 }

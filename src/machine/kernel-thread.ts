@@ -17,12 +17,13 @@ import { devNullOpen } from '../kernel/fs/mem.js';
 import { O_RDONLY, O_WRONLY } from '../uapi/fcntl.js';
 import { Task, tasks } from '../kernel/fs/task.js';
 import { startKernel } from '../kernel/init.js';
+import { loadModule, ModuleLoadError, unloadModule } from '../kernel/module-loader.js';
 import { statsRead } from '../kernel/lib/stats.js';
 import { pr_warn, dmesg } from '../kernel/lib/printk.js';
 import { sysExit } from '../kernel/fs/syscalls.js';
 import { sendSignal, setSignalSink } from '../kernel/fs/signal.js';
 import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS } from '../kernel/lib/errno.js';
-import { EINTR, EIO, ENOSYS, ESRCH } from '../uapi/errno.js';
+import { EINTR, EINVAL, EIO, ENOSYS, ESRCH } from '../uapi/errno.js';
 import { ktimeGet } from '../kernel/lib/time.js';
 import { traceAll } from '../kernel/lib/trace.js';
 import type { BootOptions, MachineStats } from './boot.js';
@@ -373,6 +374,8 @@ interface MachineMessage {
   comm?: string;
   pid?: number;
   sig?: number;
+  url?: string;
+  name?: string;
 }
 
 /** How long shutdown waits for interrupted calls to return before tearing their processes down regardless, ms. */
@@ -429,6 +432,14 @@ async function answer(msg: MachineMessage): Promise<unknown> {
       if (!target || target.exited) return { ret: -ESRCH };
       return { ret: sendSignal(target, msg.sig!) };
     }
+    case 'insmod':
+      try {
+        return { ret: 0, name: await loadModule(msg.url!) };
+      } catch (e) {
+        return { ret: e instanceof ModuleLoadError ? e.errno : -EINVAL, error: (e as Error).message };
+      }
+    case 'rmmod':
+      return { ret: await unloadModule(msg.name!) };
     case 'shutdown':
       return shutdown();
     default:

@@ -137,6 +137,10 @@ export interface MachineLike extends AsyncDisposable {
   kernelHeap(): Promise<number>;
   /** kill(pid, sig) from outside every process. */
   kill(pid: number, sig: number): Promise<void>;
+  /** Load a kernel module written in JavaScript (the emulator; the native backend cannot: use modprobe there). */
+  insmod(module: string | URL): Promise<string>;
+  /** Remove a loaded module (EAGAIN while in use). */
+  rmmod(name: string): Promise<void>;
   /** Every process exits; resolves to what was still held. */
   shutdown(): Promise<MachineStats>;
 }

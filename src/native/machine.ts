@@ -195,6 +195,15 @@ export class NativeMachine implements MachineLike {
     throw new NativeUnsupportedError('traceStop', 'see traceStart');
   }
 
+  /** A JavaScript module cannot be loaded into the host's kernel. */
+  async insmod(_module: string | URL): Promise<never> {
+    throw new NativeUnsupportedError('insmod', 'a kernel module written in JavaScript runs in the emulator only; on the real kernel load a real module with modprobe (e.g. `modprobe vgem`)');
+  }
+
+  async rmmod(_name: string): Promise<never> {
+    throw new NativeUnsupportedError('rmmod', 'see insmod; unload real modules with `modprobe -r`');
+  }
+
   /** The emulator's kernel is JavaScript in a worker; the real one has no JavaScript heap to measure. */
   async kernelHeap(): Promise<never> {
     throw new NativeUnsupportedError('kernelHeap', 'the real kernel has no JavaScript heap; /proc/meminfo and /proc/slabinfo are its nearest counterparts');
