@@ -14,6 +14,7 @@ import * as u from '../../src/uapi/index.js';
 const indexUrl = new URL('../../src/index.js', import.meta.url).href;
 const uapiUrl = new URL('../../src/uapi/index.js', import.meta.url).href;
 const userUrl = new URL('../../src/user/index.js', import.meta.url).href;
+const nativeUrl = new URL('../../src/native/index.js', import.meta.url).href;
 
 export interface WorkerProc<T> {
   worker: Worker;
@@ -37,6 +38,7 @@ export function spawnWorker<T = unknown>(machine: Machine, body: string, data: u
     const { attach } = await import(${JSON.stringify(indexUrl)});
     const u = await import(${JSON.stringify(uapiUrl)});
     const user = await import(${JSON.stringify(userUrl)});
+    const native = ${machine.backend === 'linux' ? `await import(${JSON.stringify(nativeUrl)})` : 'null'};
     const { workerData, parentPort } = await import('node:worker_threads');
     const proc = attach(workerData.handle);
     const data = workerData.data;
