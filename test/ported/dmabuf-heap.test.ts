@@ -146,9 +146,9 @@ function testAllocErrors(heapName: string): void {
 
 describe('dmabuf-heaps selftest', () => {
   test('the heaps under /dev/dma_heap', () => {
-    assert.deepEqual(proc.readdir(DEVPATH).sort(), ['default_cma_region', 'system']);
+    assert.deepEqual(proc.readdir(DEVPATH).sort(), ['reserved', 'system']);
   });
-  for (const heap of ['system', 'default_cma_region']) {
+  for (const heap of ['system', 'reserved']) {
     describe(`Testing heap: ${heap}`, () => {
       test('test_alloc_and_import', () => testAllocAndImport(heap));
       test('test_alloc_zeroed', () => testAllocZeroed(heap));

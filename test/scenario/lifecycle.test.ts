@@ -192,7 +192,7 @@ test('a DMA copy between two exporters\' buffers, fenced through the reservation
   const { cmaHeapCreate } = await import('../../src/kernel/heaps/cma-heap.js');
   const { dmaHeapBufferAlloc } = await import('../../src/kernel/heaps/dma-heap.js');
   const src = await dmaHeapBufferAlloc(systemHeapCreate(), 96 * 1024, 2, 0);
-  const dst = await dmaHeapBufferAlloc(cmaHeapCreate(), 96 * 1024, 2, 0);
+  const dst = await dmaHeapBufferAlloc(cmaHeapCreate()!, 96 * 1024, 2, 0);
   const engine = new DmaEngine({ name: 'copy-engine', dmaBits: 40, iommu: true });
   const sv = new IosysMap();
   await dmaBufVmapUnlocked(src, sv);

@@ -63,6 +63,10 @@ export interface DmaFenceOps {
   release?(fence: DmaFence): void;
   /** .set_deadline: a hint that the fence should signal by `deadline` (a ktime_t: signed 64-bit ns). */
   setDeadline?(fence: DmaFence, deadline: bigint): void;
+  /** .fence_value_str: the fence's value as text, for debug output (sync_debug.c prints it with timeline_value_str) */
+  fenceValueStr?(fence: DmaFence): string;
+  /** .timeline_value_str: the fence's timeline's current value as text, for debug output */
+  timelineValueStr?(fence: DmaFence): string;
 }
 
 /**
@@ -388,19 +392,12 @@ export class DmaFence {
   }
 
   /**
-   * dma_fence_describe(): one line, `context:seqno timeline driver
-   * [un]signalled` (timeline and driver empty once signaled).
+   * dma_fence_describe(): one line, `driver timeline seq N [un]signalled`,
+   * as Linux 6.1-6.12 print it (a late-2025 rework, after them, prints
+   * `context:seqno timeline driver` and blanks the names once signalled).
    */
   describe(): string {
-    let timeline = '';
-    let driver = '';
-    let un = '';
-    if (!this.isSignaled()) {
-      timeline = this.timelineName();
-      driver = this.driverName();
-      un = 'un';
-    }
-    return `${this.context}:${this.seqno} ${timeline} ${driver} ${un}signalled\n`;
+    return `${this.driverName()} ${this.timelineName()} seq ${this.seqno} ${this.isSignaled() ? '' : 'un'}signalled\n`;
   }
 }
 

@@ -12,7 +12,7 @@ import { DirNode, FileNode, procDir, registryAdd, registryRemove, type Dentry, t
 import { tasks, type Task } from './task.js';
 
 /** Mount ids shown in fdinfo (anon_inodefs, the dmabuf pseudo filesystem, devtmpfs, debugfs/sysfs/proc, tmpfs) */
-export const MNT_ID: Record<string, number> = { dmabuf: 9, anon: 15, dev: 22, pseudo: 24, shmem: 1 };
+export const MNT_ID: Record<string, number> = { dmabuf: 12, anon: 15, dev: 22, pseudo: 24, shmem: 1 };
 
 /** /proc/<pid>/fdinfo/<fd>: the generic lines, then the file's own (show_fdinfo). */
 export function fdinfo(owner: Task, fd: number): string | number {

@@ -1,7 +1,9 @@
 /**
  * The CMA heap (drivers/dma-buf/heaps/cma_heap.c): physically contiguous
- * buffers from the CMA area, one sg_table entry each. Named after the
- * default CMA region, as current Linux names it.
+ * buffers from the CMA area, one sg_table entry each. Up to Linux 6.16 the
+ * heap is named after its CMA area (cma_get_name): "reserved" for the
+ * default area that CMA_SIZE_MBYTES or cma= sets up; 6.17 renamed the
+ * default heap "default_cma_region".
  */
 import { WARN } from '../lib/bug.js';
 import { EINTR, EINVAL, ENOMEM, kerr } from '../lib/errno.js';
@@ -15,8 +17,8 @@ import type { Task } from '../fs/task.js';
 import { dmaHeapAdd, dmaHeapGetName, type DmaHeap } from './dma-heap.js';
 import { HeapBuffer, heapBufferOps } from './heap-buffer.js';
 
-/** The heap name (the default CMA region's name in current kernels). */
-export const CMA_HEAP_NAME = 'default_cma_region';
+/** The heap's name: the default CMA area's (cma_declare_contiguous names it "reserved"). */
+export const CMA_HEAP_NAME = 'reserved';
 
 /** struct cma_heap_buffer */
 export class CmaHeapBuffer extends HeapBuffer {
@@ -73,7 +75,10 @@ async function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number, _hea
 let cmaHeap: DmaHeap | null = null;
 
 /** add_cma_heap(): register the CMA heap (once). */
-export function cmaHeapCreate(): DmaHeap {
-  cmaHeap ??= dmaHeapAdd({ name: CMA_HEAP_NAME, ops: { allocate: cmaHeapAllocate } });
+export function cmaHeapCreate(): DmaHeap | null {
+  // add_default_cma_heap(): no default CMA area, no heap.
+  const area = cmaArea();
+  if (!area) return null;
+  cmaHeap ??= dmaHeapAdd({ name: area.name, ops: { allocate: cmaHeapAllocate } });
   return cmaHeap;
 }

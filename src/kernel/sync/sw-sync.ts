@@ -42,6 +42,9 @@ const timelineFenceOps: DmaFenceOps = {
     pt.timeline.unlink(pt);
     pt.timeline.put();
   },
+  // sw_sync's value callbacks: the point's seqno ("%lld") and its timeline's value ("%d").
+  fenceValueStr: (f) => String(BigInt.asIntN(64, BigInt(f.seqno))),
+  timelineValueStr: (f) => String((f as SyncPt).timeline.value | 0),
   setDeadline(f, deadline): void {
     const pt = f as SyncPt;
     if (pt.flags & HAS_DEADLINE) {
@@ -211,6 +214,16 @@ export function syncInfoDebugfsShow(): string {
       if (pt.flags & (1 << DMA_FENCE_FLAG_TIMESTAMP_BIT)) {
         const sec = Math.floor(pt.timestamp / NSEC_PER_SEC);
         s += `@${sec}.${String(pt.timestamp - sec * NSEC_PER_SEC).padStart(9, '0')}`;
+      }
+      // With both value callbacks (sw_sync has them): ": <fence value> / <timeline value>".
+      const ops = pt.ops;
+      if (ops.fenceValueStr && ops.timelineValueStr) {
+        const value = ops.fenceValueStr(pt);
+        if (value) {
+          s += `: ${value}`;
+          const tl = ops.timelineValueStr(pt);
+          if (tl) s += ` / ${tl}`;
+        }
       }
       s += '\n';
     }

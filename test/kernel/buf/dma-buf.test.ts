@@ -718,7 +718,7 @@ describe('introspection text', () => {
       '\nDma-buf Objects:\n' +
       'size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n' +
       `00008192\t00000002\t00080007\t00000001\tcamera_exp\t${ino}\tframe0\n` +
-      '\twrite fence:77:5 tl drv unsignalled\n' +
+      '\twrite fence:drv tl seq 5 unsignalled\n' +
       '\tAttached Devices:\n' +
       '\tisp0\n' +
       'Total 1 devices attached\n\n' +

@@ -539,11 +539,12 @@ describe('dma_fence_set_deadline', () => {
 });
 
 describe('dma_fence_describe', () => {
-  test('context:seqno timeline driver [un]signalled', () => {
+  // Linux 6.1-6.12 drivers/dma-buf/dma-fence.c: "%s %s seq %llu %ssignalled\n" (driver, timeline, seqno)
+  test('driver timeline seq N [un]signalled', () => {
     const f = fenceWith({ getDriverName: () => 'drv', getTimelineName: () => 'tl' }, 12, 34);
-    assert.equal(f.describe(), '12:34 tl drv unsignalled\n');
+    assert.equal(f.describe(), 'drv tl seq 34 unsignalled\n');
     f.signal();
-    assert.equal(f.describe(), '12:34   signalled\n');
+    assert.equal(f.describe(), 'drv tl seq 34 signalled\n');
     f.put();
   });
 });

@@ -205,7 +205,7 @@ describe('open rules of each filesystem', () => {
   test('a dma-buf fd is no path: /proc/self/fdinfo shows it with the dma-buf lines', async () => {
     const buf = await dmaHeapBufferAlloc(dmaHeapFind('system')!, 4096, O_RDWR, 0);
     const fd = dmaBufFd(buf, 0, task.files);
-    assert.match(await sysReadFile(task, `/proc/self/fdinfo/${fd}`) as string, /mnt_id:\t9\n.*size:\t4096\ncount:\t1\nexp_name:\tsystem\n$/s);
+    assert.match(await sysReadFile(task, `/proc/self/fdinfo/${fd}`) as string, /mnt_id:\t12\n.*size:\t4096\ncount:\t1\nexp_name:\tsystem\n$/s);
     sysClose(task, fd);
   });
 });

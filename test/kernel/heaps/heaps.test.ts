@@ -22,7 +22,7 @@ import { EINVAL, ENOMEM } from '../../../src/kernel/lib/errno.js';
 import { O_CLOEXEC, O_RDWR, O_NONBLOCK } from '../../../src/uapi/fcntl.js';
 
 const system = systemHeapCreate();
-const cma = cmaHeapCreate();
+const cma = cmaHeapCreate()!;
 
 describe('dma-heap core', () => {
   test('the heaps have Linux\'s names; a second add of a name, an empty name or no allocate is -EINVAL', () => {

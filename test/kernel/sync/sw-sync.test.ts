@@ -144,7 +144,11 @@ describe('sw_sync', () => {
     const p = tl.createFence(2)!;
     const text = syncInfoDebugfsShow();
     assert.match(text, /^objs:\n--------------\n/);
-    assert.ok(text.includes('infotl: 0\n  fence active\n\n'), text);
+    // sync_print_fence() (Linux 6.12 drivers/dma-buf/sync_debug.c) appends sw_sync's
+    // fence_value_str and timeline_value_str: ": <seqno> / <timeline value>".
+    assert.ok(text.includes('infotl: 0\n  fence active: 2 / 0\n\n'), text);
+    tl.signal(1);
+    assert.ok(syncInfoDebugfsShow().includes('infotl: 1\n  fence active: 2 / 1\n\n'));
     assert.ok(text.endsWith('fences:\n--------------\n'));
     p.put();
     tl.release();
