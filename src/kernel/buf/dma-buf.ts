@@ -187,9 +187,18 @@ export function dmaBufFd(dmabuf: DmaBuf | null, flags: number, files: FdTable): 
   if (!dmabuf || !dmabuf.file) return -EINVAL;
   const fd = files.getUnusedFdFlags(flags);
   if (fd < 0) return fd;
+  dmaBufFdInstall(dmabuf, fd, files);
+  return fd;
+}
+
+/**
+ * fd_install() of a dma-buf into a number reserved with
+ * get_unused_fd_flags(): the second half of dma_buf_fd, for callers that
+ * publish the fd only once nothing can fail any more.
+ */
+export function dmaBufFdInstall(dmabuf: DmaBuf, fd: number, files: FdTable): void {
   files.fdInstall(fd, dmabuf.file);
   if (tpFd.enabled) tpFd.emit({ exp_name: dmabuf.expName, ino: dmabuf.ino, fd });
-  return fd;
 }
 
 /**

@@ -10,7 +10,7 @@ import { EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, ESPIPE, kerr, ptrErr } from '../
 import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
 import { miscRegister } from '../fs/miscdevice.js';
-import { dmaBufFd, dmaBufPut } from '../buf/dma-buf.js';
+import { dmaBufFdInstall, dmaBufPut } from '../buf/dma-buf.js';
 import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../uapi/dma-heap.js';
 import { _IOC_NR, _IOC_SIZE, _IOC_READ, _IOC_WRITE, _IOC_DIRSHIFT } from '../../uapi/ioctl.js';
 
@@ -109,7 +109,17 @@ const dmaHeapIoctlCmds = [DMA_HEAP_IOCTL_ALLOC];
  * dma_heap_ioctl_allocate(): the ALLOC checks, the buffer, its fd. len and
  * heap_flags are u64s, checked on all 64 bits.
  */
-async function dmaHeapIoctlAllocate(heap: DmaHeap, kdata: Uint8Array, task: Task): Promise<number> {
+/** An allocation whose fd is reserved but not yet installed: published only once the result reached userspace. */
+interface PendingFd {
+  fd: number;
+  dmabuf: DmaBuf;
+}
+
+/**
+ * dma_heap_ioctl_allocate(): the ALLOC checks and the buffer, with an fd
+ * reserved for it (not installed: see dmaHeapIoctl).
+ */
+async function dmaHeapIoctlAllocate(heap: DmaHeap, kdata: Uint8Array, task: Task, pending: { value: PendingFd | null }): Promise<number> {
   const a = dma_heap_allocation_data.decode(kdata);
   if (a.fd) return -EINVAL;
   if (a.fd_flags & ~DMA_HEAP_VALID_FD_FLAGS) return -EINVAL;
@@ -123,11 +133,12 @@ async function dmaHeapIoctlAllocate(heap: DmaHeap, kdata: Uint8Array, task: Task
   } catch (e) {
     return ptrErr(e);
   }
-  const fd = dmaBufFd(dmabuf, a.fd_flags, task.files);
+  const fd = task.files.getUnusedFdFlags(a.fd_flags);
   if (fd < 0) {
     dmaBufPut(dmabuf);
     return fd;
   }
+  pending.value = { fd, dmabuf };
   dma_heap_allocation_data.set(kdata, 'fd', fd);
   return 0;
 }
@@ -136,6 +147,9 @@ async function dmaHeapIoctlAllocate(heap: DmaHeap, kdata: Uint8Array, task: Task
  * dma_heap_ioctl(): the command is picked by its number alone and the
  * argument copied at the user's size, zero-extended to the kernel's, so
  * older and newer struct layouts work. A number past the table is -EINVAL.
+ * The new buffer's fd is installed only after the result was copied to
+ * userspace: if that copy faults, the fd is given back and the buffer
+ * freed, so no fd is left behind (the stable fix of Linux 6.12.113).
  */
 async function dmaHeapIoctl(file: File, ucmd: number, arg: UserArg, task: Task): Promise<number> {
   const nr = _IOC_NR(ucmd);
@@ -153,15 +167,25 @@ async function dmaHeapIoctl(file: File, ucmd: number, arg: UserArg, task: Task):
     if (!src) return -EFAULT;
     kdata.set(src);
   }
+  const pending: { value: PendingFd | null } = { value: null };
   let ret: number;
   switch (kcmd) {
     case DMA_HEAP_IOCTL_ALLOC:
-      ret = await dmaHeapIoctlAllocate(file.privateData as DmaHeap, kdata, task);
+      ret = await dmaHeapIoctlAllocate(file.privateData as DmaHeap, kdata, task, pending);
       break;
     default:
       return -ENOTTY;
   }
   if (outSize && !copyToUser(arg, kdata.subarray(0, outSize))) ret = -EFAULT;
+  const p = pending.value;
+  if (p) {
+    if (ret) {
+      task.files.putUnusedFd(p.fd);
+      dmaBufPut(p.dmabuf);
+    } else {
+      dmaBufFdInstall(p.dmabuf, p.fd, task.files);
+    }
+  }
   return ret;
 }
 

@@ -1,11 +1,12 @@
 /**
- * Fault injection, as Linux's failslab / fail_page_alloc: make the Nth
- * allocation (counting from 1 after arming) fail, so that every error path
- * that handles -ENOMEM can be walked. Allocation sites call
- * `shouldFailAlloc(kind)` where Linux would call kmalloc/alloc_pages and
- * treat `true` as a NULL return.
+ * Fault injection, as Linux's failslab / fail_page_alloc / fail_usercopy:
+ * make the Nth allocation or user copy (counting from 1 after arming)
+ * fail, so that every error path that handles -ENOMEM or -EFAULT can be
+ * walked. Allocation sites call `shouldFailAlloc(kind)` where Linux would
+ * call kmalloc/alloc_pages and treat `true` as a NULL return;
+ * copy_from_user/copy_to_user call it with 'usercopy'.
  */
-export type AllocKind = 'slab' | 'page';
+export type AllocKind = 'slab' | 'page' | 'usercopy';
 
 interface FailState {
   /** allocations seen since arming, by all kinds the filter accepts */

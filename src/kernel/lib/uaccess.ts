@@ -5,18 +5,22 @@
  * NULL); a bare number argument is not a valid pointer to memory.
  */
 import { EFAULT, EINVAL } from './errno.js';
+import { shouldFailAlloc } from './failslab.js';
 
 export type UserArg = Uint8Array | number | null | undefined;
 
 /** copy_from_user(): a private copy of the first `size` bytes, or null (-EFAULT). */
 export function copyFromUser(arg: UserArg, size: number): Uint8Array | null {
   if (!(arg instanceof Uint8Array) || arg.length < size) return null;
+  // fail_usercopy (should_fail_usercopy): the injector makes the copy fault.
+  if (shouldFailAlloc('usercopy')) return null;
   return arg.slice(0, size);
 }
 
 /** copy_to_user(): false (-EFAULT) if the bytes do not fit. */
 export function copyToUser(arg: UserArg, bytes: Uint8Array, offset = 0): boolean {
   if (!(arg instanceof Uint8Array) || offset < 0 || arg.length < offset + bytes.length) return false;
+  if (shouldFailAlloc('usercopy')) return false;
   arg.set(bytes, offset);
   return true;
 }

@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import '../../helpers/harness.js';
 import { dmaHeapAdd, dmaHeapBufferAlloc, dmaHeapFind, dmaHeapOpen, dmaHeaps, DMA_HEAP_VALID_FD_FLAGS } from '../../../src/kernel/heaps/dma-heap.js';
 import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../../src/uapi/dma-heap.js';
-import { fput } from '../../../src/kernel/fs/file.js';
+import { fput, type File } from '../../../src/kernel/fs/file.js';
 import { systemHeapCreate, SystemHeapBuffer } from '../../../src/kernel/heaps/system-heap.js';
 import { cmaHeapCreate, CMA_HEAP_NAME, CmaHeapBuffer } from '../../../src/kernel/heaps/cma-heap.js';
-import { dmaBufPut } from '../../../src/kernel/buf/dma-buf.js';
+import { dmaBufPut, dmaBufStats } from '../../../src/kernel/buf/dma-buf.js';
+import { failAllocDisarm, failNthAlloc } from '../../../src/kernel/lib/failslab.js';
 import { dmaBufAttach, dmaBufDetach, dmaBufMapAttachmentUnlocked, dmaBufUnmapAttachmentUnlocked } from '../../../src/kernel/buf/attachment.js';
 import { dmaBufBeginCpuAccess, dmaBufEndCpuAccess, dmaBufVmapUnlocked, dmaBufVunmapUnlocked } from '../../../src/kernel/buf/cpu-access.js';
 import { Device } from '../../../src/kernel/mm/device.js';
@@ -18,7 +19,7 @@ import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { Task } from '../../../src/kernel/fs/task.js';
 import { FdTable } from '../../../src/kernel/fs/fdtable.js';
-import { EINVAL, ENOMEM } from '../../../src/kernel/lib/errno.js';
+import { EFAULT, EINVAL, ENOMEM } from '../../../src/kernel/lib/errno.js';
 import { O_CLOEXEC, O_RDWR, O_NONBLOCK } from '../../../src/uapi/fcntl.js';
 
 const system = systemHeapCreate();
@@ -68,6 +69,34 @@ describe('dma-heap core', () => {
     assert.equal(await file.fOp.unlockedIoctl!(file, DMA_HEAP_IOCTL_ALLOC, arg, task), 0);
     const fd = dma_heap_allocation_data.get(arg, 'fd');
     assert.equal(files.lookup(fd)?.name, 'dmabuf');
+    files.closeAll();
+    fput(file);
+  });
+
+  // The stable fix in Linux 6.12.113 (drivers/dma-buf/dma-heap.c): the new fd is installed
+  // only after copy_to_user() succeeded, so a faulting copy leaves no fd and no buffer behind.
+  test('DMA_HEAP_IOCTL_ALLOC whose result cannot be copied out leaves no fd and no buffer (fail_usercopy)', async () => {
+    const files = new FdTable();
+    const task = new Task(files);
+    const file = dmaHeapOpen('system', O_RDWR) as File;
+    const live = dmaBufStats.live;
+    const pages = memInfo().allocatedPages;
+    const arg = dma_heap_allocation_data.encode({ len: 3 * PAGE_SIZE, fd_flags: O_RDWR | O_CLOEXEC });
+    // The ioctl's first user copy brings the argument in; the second takes the result out: fail that one.
+    failNthAlloc(2, ['usercopy']);
+    try {
+      assert.equal(await file.fOp.unlockedIoctl!(file, DMA_HEAP_IOCTL_ALLOC, arg, task), -EFAULT);
+    } finally {
+      failAllocDisarm();
+    }
+    assert.deepEqual(files.openFds(), [], 'no fd was installed');
+    assert.equal(files.getUnusedFdFlags(0), 0, 'the reserved number was given back');
+    files.putUnusedFd(0);
+    assert.equal(dmaBufStats.live, live, 'the buffer was freed');
+    assert.equal(memInfo().allocatedPages, pages);
+    // Without the fault the same call installs the fd.
+    assert.equal(await file.fOp.unlockedIoctl!(file, DMA_HEAP_IOCTL_ALLOC, arg, task), 0);
+    assert.equal(files.lookup(dma_heap_allocation_data.get(arg, 'fd'))?.name, 'dmabuf');
     files.closeAll();
     fput(file);
   });
