@@ -3,14 +3,21 @@
  * (see pipeline-stage.ts for the three stages). Frames cycle through a ring
  * of system-heap buffers, synchronised only by the fences in each buffer's
  * reservation object; the main thread boots the machine, wires the stages,
- * shows progress, and reports what happened, including bufinfo mid-run.
+ * shows progress, and reports what happened, including bufinfo mid-run:
+ * for people (text) or for scripts (`--json`, one object).
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { boot, type Machine, type MachineStats } from '../machine/boot.js';
 import type { StageData, StageReport } from './pipeline-stage.js';
 import { chromeTrace, traceModel, type TraceModel } from './trace.js';
 import { reportHtml } from './report.js';
+import { parseArgs, UsageError, type OptionSpec, type Parsed } from './args.js';
+import { ProgressLine, stdoutTerminal, type Terminal } from './progress.js';
+
+/** Who transforms the frames: the processor's CPU, or a device (the processor programs it). */
+export type Work = 'cpu' | 'device';
 
 export interface PipelineOptions {
   frames: number;
@@ -19,22 +26,32 @@ export interface PipelineOptions {
   ring: number;
   /** processor workers (frame n goes to processor n % workers) */
   workers: number;
+  /** who does the processing (default 'cpu') */
+  work?: Work;
   /** record the kernel's fence and buffer trace (PipelineResult.trace) */
   trace?: boolean;
   /** run on this machine (left running; `left` is then its stats after the run) instead of booting one */
   machine?: Machine;
 }
 
-export const PIPELINE_DEFAULTS: PipelineOptions = { frames: 120, width: 1280, height: 720, ring: 4, workers: 1 };
+/** `dmabuf demo`'s options: the parser and the help text are made from this. */
+export const DEMO_OPTIONS = [
+  { name: 'frames', kind: 'int', arg: 'N', default: 120, min: 1, max: Number.MAX_SAFE_INTEGER, help: 'frames to run' },
+  { name: 'width', kind: 'int', arg: 'W', default: 1280, min: 1, max: 16384, help: 'frame width in pixels' },
+  { name: 'height', kind: 'int', arg: 'H', default: 720, min: 1, max: 16384, help: 'frame height in pixels' },
+  { name: 'ring', kind: 'int', arg: 'R', default: 4, min: 2, max: 4096, help: 'buffers in the ring' },
+  { name: 'workers', kind: 'int', arg: 'P', default: 1, min: 1, max: 64, help: 'processor workers; frame n goes to n % P' },
+  { name: 'work', kind: 'choice', choices: ['cpu', 'device'], default: 'cpu', help: 'who processes the frames: the CPU, or a device' },
+  { name: 'trace', kind: 'path', arg: 'FILE', help: 'write the fences and buffer lifetimes as Chrome trace-event JSON (Perfetto UI opens it)' },
+  { name: 'report', kind: 'path', arg: 'FILE', help: 'write a self-contained HTML timeline of the run' },
+  { name: 'bufinfo', kind: 'choice', arg: 'MODE', choices: ['summary', 'full', 'none'], default: 'summary', help: "bufinfo at mid-run: 'summary' (its first buffers and the totals), 'full' or 'none'" },
+  { name: 'json', kind: 'flag', help: "print the run's summary as one JSON object, and nothing else, on stdout" },
+] as const satisfies readonly OptionSpec[];
+
+export type DemoArgs = Parsed<typeof DEMO_OPTIONS>;
 
 const median = (xs: number[]): number => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : 0);
 const p99 = (xs: number[]): number => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))] : 0);
-
-function bar(done: number, total: number): string {
-  const w = 30;
-  const fill = Math.round((done / total) * w);
-  return `[${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${done}/${total} frames`;
-}
 
 export interface PipelineResult {
   seconds: number;
@@ -58,7 +75,8 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
   const stageUrl = new URL('./pipeline-stage.js', import.meta.url);
   const start = (role: StageData['role'], comm: string, ports: { next?: MessagePort[]; prev?: MessagePort[] }): Worker => {
     const handle = machine.channel(comm);
-    const data: StageData = { role, handle, width, height, ring, frames, credits, ...ports };
+    // `work` rides along for the stages (pipeline-stage.ts reads it once it knows it).
+    const data: StageData & Pick<PipelineOptions, 'work'> = { role, handle, width, height, ring, frames, credits, work: opts.work ?? 'cpu', ...ports };
     return new Worker(stageUrl, { workerData: data, transferList: [handle.port, ...(ports.next ?? []), ...(ports.prev ?? [])] as never });
   };
   const stages: [string, Worker][] = [
@@ -115,73 +133,208 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
   return { seconds: (tEnd - t0) / 1000, reports, bufinfo, left, trace };
 }
 
-export interface DemoOptions extends PipelineOptions {
-  /** write the Chrome trace-event JSON here */
-  tracePath?: string;
-  /** write the HTML report here */
-  reportPath?: string;
+
+/** How many of bufinfo's buffers the summary shows (the default ring's). */
+const BUFINFO_SUMMARY_BUFFERS = 4;
+
+/**
+ * bufinfo cut short: its header, the first `keep` buffers, a line saying
+ * how many more there are, and the totals. A large ring would otherwise
+ * print six lines per buffer.
+ */
+export function summarizeBufinfo(text: string, keep = BUFINFO_SUMMARY_BUFFERS): string {
+  const lines = text.trimEnd().split('\n');
+  // A buffer's entry begins with its size and flags (`%08zu\t%08x\t...`); the totals line ends the list.
+  const starts = lines.flatMap((l, k) => (/^[0-9]{8}\t[0-9a-f]{8}\t/.test(l) ? [k] : []));
+  const totals = lines.findIndex((l) => /^Total \d+ objects, \d+ bytes$/.test(l));
+  if (starts.length <= keep || totals < 0) return lines.join('\n');
+  return [
+    ...lines.slice(0, starts[keep]),
+    `\u2026 ${starts.length - keep} more buffers (use --bufinfo full)`,
+    '',
+    ...lines.slice(totals),
+  ].join('\n');
 }
 
-export async function demoPipeline(opts: DemoOptions, out: (s: string) => void = console.log): Promise<number> {
-  const { frames, width, height, ring, workers } = opts;
-  const frameBytes = width * height * 4;
+/** bufinfo's totals line: objects and bytes. */
+function bufinfoTotals(text: string): { objects: number; bytes: number } | null {
+  const m = /^Total (\d+) objects, (\d+) bytes$/m.exec(text);
+  return m ? { objects: Number(m[1]), bytes: Number(m[2]) } : null;
+}
+
+/**
+ * Check before the run that `path` can be written: an existing file must be
+ * writable (and not a directory); a new one needs a directory that exists
+ * and is writable. A run that takes a minute should not fail at its end
+ * over a typo.
+ */
+export function checkOutputPath(flag: string, path: string): void {
+  let target;
+  try {
+    target = statSync(path);
+  } catch {
+    target = null; // a new file
+  }
+  if (target) {
+    if (target.isDirectory()) throw new UsageError(`--${flag} ${path}: is a directory`);
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw new UsageError(`--${flag} ${path}: cannot write it`);
+    }
+    return;
+  }
+  const dir = dirname(resolve(path));
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UsageError(`--${flag} ${path}: no directory ${dir}`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`--${flag} ${path}: ${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new UsageError(`--${flag} ${path}: cannot create files in ${dir}`);
+  }
+}
+
+/** Write an output file; a failure names the option and the file. */
+function writeOutput(flag: string, path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new Error(`cannot write --${flag} ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Parse `dmabuf demo`'s arguments and check its output paths (a UsageError if anything is wrong). */
+export function parseDemoArgs(args: readonly string[]): { options: DemoArgs; help: boolean } {
+  const r = parseArgs(args, DEMO_OPTIONS);
+  if (r.help) return r;
+  const o = r.options;
+  if (o.trace !== undefined) checkOutputPath('trace', o.trace);
+  if (o.report !== undefined) checkOutputPath('report', o.report);
+  if (o.trace !== undefined && o.report !== undefined && resolve(o.trace) === resolve(o.report)) {
+    throw new UsageError('--trace and --report name the same file');
+  }
+  return r;
+}
+
+/** What a script gets from `dmabuf demo --json`. */
+export interface DemoSummary {
+  frames: number;
+  width: number;
+  height: number;
+  ring: number;
+  workers: number;
+  work: Work;
+  /** from the first frame's start to the last frame checked */
+  seconds: number;
+  fps: number;
+  /** bytes of the frames themselves */
+  frameBytes: number;
+  /** bytes the stages touched (the producer writes, the processor reads and writes, the consumer reads) */
+  bytesTouched: number;
+  /** every byte copied between threads: the messages (frame numbers and fd tokens); frames are shared, never copied */
+  bytesCopied: number;
+  /** ms each stage was blocked in fence waits, per frame */
+  fenceWaits: Record<'producer' | 'processor' | 'consumer', { count: number; medianMs: number; p99Ms: number }>;
+  /** bufinfo's totals at mid-run */
+  bufinfo: { objects: number; bytes: number } | null;
+  /** what the kernel still held after shutdown (all zero: nothing leaked) */
+  afterShutdown: MachineStats;
+  leaked: boolean;
+  trace: string | null;
+  report: string | null;
+}
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** Anything the kernel still holds after shutdown is a leak (processes: every one has exited by then). */
+function leaked(left: MachineStats): boolean {
+  return Boolean(left.dmabufs || left.pages || left.inFlight || left.taint || left.fences || left.waiters);
+}
+
+export function demoSummary(o: DemoArgs, r: PipelineResult): DemoSummary {
+  const frameBytes = o.frames * o.width * o.height * 4;
+  const waits = (role: string): { count: number; medianMs: number; p99Ms: number } => {
+    const w = r.reports.filter((x) => x.role === role).flatMap((x) => x.waits);
+    return { count: w.length, medianMs: round(median(w), 3), p99Ms: round(p99(w), 3) };
+  };
+  return {
+    frames: o.frames,
+    width: o.width,
+    height: o.height,
+    ring: o.ring,
+    workers: o.workers,
+    work: o.work,
+    seconds: round(r.seconds, 4),
+    fps: round(o.frames / r.seconds, 1),
+    frameBytes,
+    bytesTouched: frameBytes * 4,
+    bytesCopied: r.reports.reduce((s, x) => s + x.postedBytes, 0),
+    fenceWaits: { producer: waits('producer'), processor: waits('processor'), consumer: waits('consumer') },
+    bufinfo: bufinfoTotals(r.bufinfo),
+    afterShutdown: r.left,
+    leaked: leaked(r.left),
+    trace: o.trace ?? null,
+    report: o.report ?? null,
+  };
+}
+
+const WAITED_FOR = {
+  producer: "POLLOUT: the consumer's read fence",
+  processor: "POLLOUT: the producer's write fence",
+  consumer: "POLLIN: the processor's write fence",
+} as const;
+
+/** `dmabuf demo`: run the pipeline and say what happened. 0 if nothing leaked, else 1. */
+export async function demoPipeline(o: DemoArgs, term: Terminal = stdoutTerminal): Promise<number> {
+  const { frames, width, height, ring, workers } = o;
+  const human = !o.json;
+  const out = (s: string): void => {
+    if (human) term.write(s + '\n');
+  };
   out(`dmabuf demo: ${frames} frames of ${width}x${height} RGBA through a ring of ${ring} system-heap buffers`);
   out(`producer (fills) -> ${workers > 1 ? `${workers} processors` : 'processor'} (grayscale in place) -> consumer (vgem PRIME import, checks)\n`);
-  const tty = process.stderr.isTTY;
+  // Progress only for a person at a terminal: --json output is for a program.
+  const progress = new ProgressLine(human ? term : { write: () => {}, isTTY: false }, frames, 'frames');
   let result: PipelineResult;
   try {
-    result = await runPipeline({ ...opts, trace: Boolean(opts.tracePath || opts.reportPath) }, (n) => {
-      if (tty) process.stderr.write(`\r${bar(n, frames)}`);
-    });
+    result = await runPipeline({ frames, width, height, ring, workers, work: o.work, trace: Boolean(o.trace || o.report) }, (n) => progress.update(n));
   } finally {
-    if (tty) process.stderr.write('\n');
+    progress.clear();
   }
-  const { seconds: secs, reports, bufinfo, left, trace } = result;
-  const waitsOf = (r: string): number[] => reports.filter((x) => x.role === r).flatMap((x) => x.waits);
-  // Bytes the stages touched: the producer writes each frame, the processor reads and writes it, the consumer reads it.
-  const touched = frames * frameBytes * 4;
-  const posted = reports.reduce((s, r) => s + r.postedBytes, 0);
-  out(`frames: ${frames} in ${secs.toFixed(2)} s = ${(frames / secs).toFixed(1)} frames/s`);
-  out(`memory touched: ${(touched / 2 ** 30).toFixed(2)} GiB = ${(touched / 2 ** 30 / secs).toFixed(2)} GiB/s`);
-  out(`frame bytes copied between threads: 0 (messages carried ${posted} bytes of frame numbers and fd tokens for ${(frames * frameBytes / 2 ** 20).toFixed(0)} MiB of frames)`);
+  const trace = result.trace;
+  if (trace && o.trace) writeOutput('trace', o.trace, JSON.stringify(chromeTrace(trace)));
+  if (trace && o.report) writeOutput('report', o.report, reportHtml(trace, `dmabuf demo: ${frames} frames of ${width}x${height}, ring ${ring}, ${workers} processor${workers > 1 ? 's' : ''}`));
+  const s = demoSummary(o, result);
+  if (o.json) {
+    term.write(JSON.stringify(s) + '\n');
+    if (s.leaked) process.stderr.write(`dmabuf demo: the kernel still held something after shutdown: ${JSON.stringify(s.afterShutdown)}\n`);
+    return s.leaked ? 1 : 0;
+  }
+
+  out(`frames: ${frames} in ${s.seconds.toFixed(2)} s = ${s.fps.toFixed(1)} frames/s`);
+  out(`memory touched: ${(s.bytesTouched / 2 ** 30).toFixed(2)} GiB = ${(s.bytesTouched / 2 ** 30 / s.seconds).toFixed(2)} GiB/s`);
+  out(`frame bytes copied between threads: 0 (messages carried ${s.bytesCopied} bytes of frame numbers and fd tokens for ${(s.frameBytes / 2 ** 20).toFixed(0)} MiB of frames)`);
   out('fence waits (ms, median / p99):');
-  for (const role of ['producer', 'processor', 'consumer']) {
-    const w = waitsOf(role);
-    out(`  ${role.padEnd(9)} ${median(w).toFixed(3)} / ${p99(w).toFixed(3)}  (${role === 'producer' ? 'POLLOUT: the consumer\'s read fence' : role === 'processor' ? 'POLLOUT: the producer\'s write fence' : 'POLLIN: the processor\'s write fence'})`);
+  for (const role of ['producer', 'processor', 'consumer'] as const) {
+    const w = s.fenceWaits[role];
+    out(`  ${role.padEnd(9)} ${w.medianMs.toFixed(3)} / ${w.p99Ms.toFixed(3)}  (${WAITED_FOR[role]})`);
   }
   out('every frame checked: checksums match and sampled pixels are the expected grayscale');
-  out('\nbufinfo at mid-run (/sys/kernel/debug/dma_buf/bufinfo):');
-  out(bufinfo.trimEnd());
-  out(`\nafter shutdown: dma-bufs ${left.dmabufs}, pages ${left.pages}, fds in flight ${left.inFlight}, taint ${left.taint}`);
-  if (trace && opts.tracePath) {
-    writeFileSync(opts.tracePath, JSON.stringify(chromeTrace(trace)));
-    out(`trace: ${opts.tracePath} (${trace.fences.length} fences, ${trace.buffers.length} buffers, ${trace.waits.length} waits; open it in https://ui.perfetto.dev)`);
+  if (o.bufinfo !== 'none') {
+    out('\nbufinfo at mid-run (/sys/kernel/debug/dma_buf/bufinfo):');
+    out(o.bufinfo === 'full' ? result.bufinfo.trimEnd() : summarizeBufinfo(result.bufinfo));
   }
-  if (trace && opts.reportPath) {
-    writeFileSync(opts.reportPath, reportHtml(trace, `dmabuf demo: ${frames} frames of ${width}x${height}, ring ${ring}, ${workers} processor${workers > 1 ? 's' : ''}`));
-    out(`report: ${opts.reportPath}`);
+  const left = s.afterShutdown;
+  out(`\nafter shutdown: dma-bufs ${left.dmabufs}, pages ${left.pages}, fds in flight ${left.inFlight}, fences ${left.fences}, taint ${left.taint}`);
+  if (trace && o.trace) {
+    out(`trace: ${o.trace} (${trace.fences.length} fences, ${trace.buffers.length} buffers, ${trace.waits.length} waits; open it in https://ui.perfetto.dev)`);
   }
-  return left.dmabufs || left.pages || left.taint ? 1 : 0;
-}
-
-const NUMERIC: (keyof PipelineOptions)[] = ['frames', 'width', 'height', 'ring', 'workers'];
-
-/** Parse `--frames N --width W --height H --ring R --workers P --trace FILE --report FILE`. */
-export function parsePipelineArgs(args: string[]): DemoOptions {
-  const o: DemoOptions = { ...PIPELINE_DEFAULTS };
-  for (let i = 0; i < args.length; i++) {
-    const key = args[i].startsWith('--') ? args[i].slice(2) : '';
-    const value = args[++i];
-    if (key === 'trace' || key === 'report') {
-      if (!value || value.startsWith('--')) throw new Error(`--${key} needs a file name`);
-      o[key === 'trace' ? 'tracePath' : 'reportPath'] = value;
-      continue;
-    }
-    if (!NUMERIC.includes(key as keyof PipelineOptions)) throw new Error(`unknown option '${args[i - 1]}'`);
-    const v = Number(value);
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`--${key} needs a positive integer, not '${value ?? ''}'`);
-    (o as unknown as Record<string, number>)[key] = v;
-  }
-  if (o.ring < 2) throw new Error('--ring needs at least 2 buffers');
-  return o;
+  if (trace && o.report) out(`report: ${o.report}`);
+  if (s.leaked) process.stderr.write(`dmabuf demo: the kernel still held something after shutdown: ${JSON.stringify(left)}\n`);
+  return s.leaked ? 1 : 0;
 }
