@@ -31,7 +31,7 @@ rendered.close();
 const both = frame.merge(render, 'frame+render'); // SYNC_IOC_MERGE: signals when both have
 try {
   console.log(`merged: ${show(both)}`);
-  const waited = both.wait(5000); // poll() in the kernel, a promise here
+  const waited = both.wait({ timeout: 5000 }); // poll() in the kernel, a promise here
 
   await sleep(5);
   camera.inc(1);

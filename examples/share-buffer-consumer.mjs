@@ -11,7 +11,7 @@ try {
   const [msg] = await once(parentPort, 'message');
   const frame = DmaBuffer.receive(proc, msg.frame);
   const written = SyncFile.receive(proc, msg.written);
-  await written.wait(5000); // the producer's fence (a WaitTimeoutError after 5 s)
+  await written.wait({ timeout: 5000 }); // the producer's fence (a WaitTimeoutError after 5 s)
   const read = frame.access('read'); // DMA_BUF_IOCTL_SYNC start .. end
   try {
     parentPort.postMessage(`${frame.name}: ${new TextDecoder().decode(read.bytes.subarray(0, 5))}`);

@@ -6,9 +6,7 @@
  * than with a TypeError/RangeError from the struct codec.
  */
 import { SyscallError } from '../machine/errors.js';
-
-/** include/uapi/asm-generic/errno-base.h */
-const EINVAL = 22;
+import { EINVAL } from '../uapi/errno.js';
 
 /** `v` as an integer in [0, max], or SyscallError EINVAL for `syscall` naming `what`. */
 export function uintArg(v: unknown, what: string, max = Number.MAX_SAFE_INTEGER, syscall = 'ioctl'): number {

@@ -6,7 +6,7 @@
  * another worker as a plain descriptor.
  */
 import type { ProcessLike as Process } from '../machine/process-api.js';
-import { F_GETFL, O_ACCMODE, O_RDONLY, O_WRONLY, SEEK_END, SEEK_SET } from '../uapi/fcntl.js';
+import { F_GETFL, O_ACCMODE, O_CLOEXEC, O_RDONLY, O_WRONLY, SEEK_END, SEEK_SET } from '../uapi/fcntl.js';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { POLLIN, POLLOUT } from '../uapi/poll.js';
 import {
@@ -156,6 +156,25 @@ export class DmaBuffer extends FdResource {
   static receive(proc: Process, d: DmaBufferDescriptor): DmaBuffer {
     if (d?.kind !== 'dma-buf') throw new TypeError('not a dma-buf descriptor (from DmaBuffer.share())');
     return new DmaBuffer(proc, proc.receiveFd(d.token), d.size, d.name);
+  }
+
+  /**
+   * Send over an AF_UNIX socket (`proc.socketpair()`; on the native backend
+   * one end may belong to another OS process): SCM_RIGHTS, so the receiver
+   * gets a descriptor of its own. This one stays open.
+   */
+  sendTo(socket: number): void {
+    this.proc.sendFdTo(socket, this.fd);
+  }
+
+  /** The other side of sendTo(): waits for the buffer on `socket` (EPIPE once the other end closed). */
+  static receiveFrom(proc: Process, socket: number): DmaBuffer {
+    return DmaBuffer.fromFd(proc, proc.receiveFdFrom(socket, O_CLOEXEC));
+  }
+
+  /** receiveFrom() for event-loop code; `{ signal }` aborts the wait. */
+  static async receiveFromAsync(proc: Process, socket: number, opts: { signal?: AbortSignal } = {}): Promise<DmaBuffer> {
+    return DmaBuffer.fromFd(proc, await proc.receiveFdFromAsync(socket, O_CLOEXEC, opts));
   }
 
   protected override beforeClose(): void {

@@ -9,4 +9,5 @@ export { DmaBuffer, CpuAccess, type Access, type DmaBufferDescriptor } from './d
 export { SyncFile, Timeline, FenceError, type SyncFileInfo, type SyncFenceInfo, type SyncFileDescriptor } from './sync-file.js';
 export { BufferPool, PoolLease, PoolExhaustedError, type PoolOptions, type AcquireOptions, type Holding } from './pool.js';
 export { WaitTimeoutError, type WaitOptions } from './wait.js';
-export { FdResource } from './resource.js';
+export { FdResource, LEAK_WARNING_CODE } from './resource.js';
+export { DmabufError } from './errors.js';

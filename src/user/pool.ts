@@ -7,6 +7,7 @@
  * kernel-log warning naming the holder.
  */
 import type { ProcessLike as Process } from '../machine/process-api.js';
+import { busyError, closedError } from './errors.js';
 import type { DmaBuffer } from './dma-buffer.js';
 import type { DmaHeap } from './heap.js';
 import { kmsgWarn } from './resource.js';
@@ -169,7 +170,7 @@ export class BufferPool implements Disposable {
   }
 
   private take(holder?: string): PoolLease | null {
-    if (this.closed) throw new Error(`buffer pool '${this.name}' is closed`);
+    if (this.closed) throw closedError(`buffer pool '${this.name}'`);
     const i = this.slots.findIndex((s) => s.holder === null);
     if (i < 0) return null;
     const s = this.slots[i];
@@ -205,9 +206,7 @@ export class BufferPool implements Disposable {
     if (this.closed) return;
     const held = this.holders();
     if (held.length) {
-      const e = new Error(`buffer pool '${this.name}' closed with ${held.length} buffers on loan: ${held.map((h) => `${h.buffer} by ${h.holder}`).join(', ')}`);
-      Object.assign(e, { code: 'EBUSY' });
-      throw e;
+      throw busyError(`buffer pool '${this.name}' closed with ${held.length} buffers on loan: ${held.map((h) => `${h.buffer} by ${h.holder}`).join(', ')}`);
     }
     this.closed = true;
     for (const s of this.slots) s.buffer.close();

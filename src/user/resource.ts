@@ -6,6 +6,7 @@
  */
 import type { ProcessLike as Process } from '../machine/process-api.js';
 import { O_WRONLY } from '../uapi/fcntl.js';
+import { closedError } from './errors.js';
 
 interface Held {
   proc: Process;
@@ -23,10 +24,16 @@ export function kmsgWarn(proc: Process, text: string): void {
   }
 }
 
+/** The code of the process warning a leak raises (process.on('warning') sees it). */
+export const LEAK_WARNING_CODE = 'DMABUF_LEAK';
+
 const leaks = new FinalizationRegistry<Held>(({ proc, fd, what }) => {
   if (proc.exited) return;
+  const text = `dmabuf-user: pid ${proc.pid} leaked ${what} (fd ${fd}); closed when garbage-collected: dispose it or declare it with \`using\``;
+  // Seen by the program (a Node process warning) and in the machine's kernel log.
+  process.emitWarning(text, { code: LEAK_WARNING_CODE, type: 'DmabufLeakWarning' });
   try {
-    kmsgWarn(proc, `dmabuf-user: pid ${proc.pid} leaked ${what} (fd ${fd}); closed when garbage-collected: dispose it or declare it with \`using\``);
+    kmsgWarn(proc, text);
     proc.close(fd);
   } catch {
     // The process exited meanwhile: its fds are closed already.
@@ -51,7 +58,7 @@ export abstract class FdResource implements Disposable {
 
   /** The descriptor (throws once closed: a closed object's fd may name another file by now). */
   get fd(): number {
-    if (this.fdNum < 0) throw new Error(`${this.constructor.name} is closed`);
+    if (this.fdNum < 0) throw closedError(this.constructor.name);
     return this.fdNum;
   }
 

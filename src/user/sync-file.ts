@@ -10,6 +10,8 @@ import { SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, sync_fence_i
 import { SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, sw_sync_create_fence_data } from '../uapi/sw_sync.js';
 import { __u32, cstr, type StructValue } from '../uapi/struct.js';
 import { FdResource } from './resource.js';
+import { O_CLOEXEC } from '../uapi/fcntl.js';
+import { errnoName } from '../uapi/errno.js';
 import { U32_MAX, uintArg } from './args.js';
 import { pollReady, pollReadySync, type WaitOptions } from './wait.js';
 
@@ -41,11 +43,16 @@ function fenceInfo(r: StructValue<typeof sync_fence_info>): SyncFenceInfo {
   return { objName: cstr(r.obj_name), driverName: cstr(r.driver_name), status: r.status, flags: r.flags, timestampNs: Number(r.timestamp_ns) };
 }
 
-/** A sync file signalled with an error (status < 0), e.g. -ETIMEDOUT from a GPU reset. */
+/** A sync file signalled with an error (status < 0), e.g. -ETIMEDOUT from a GPU reset: `code` and `errno` are that error's. */
 export class FenceError extends Error {
+  readonly code: string;
+  readonly errno: number;
   constructor(readonly status: number, name: string) {
-    super(`sync file '${name}' signalled with error ${status}`);
+    const code = errnoName(status) ?? `E${Math.abs(status)}`;
+    super(`sync file '${name}' signalled with error ${code} (${status})`);
     this.name = 'FenceError';
+    this.code = code;
+    this.errno = status;
   }
 }
 
@@ -94,9 +101,13 @@ export class SyncFile extends FdResource {
     if (status < 0) throw new FenceError(status, cstr(name));
   }
 
-  /** Resolves when every fence has signalled; rejects with FenceError, WaitTimeoutError or the abort reason. */
-  async wait(timeout = Infinity, opts: Omit<WaitOptions, 'timeout'> = {}): Promise<void> {
-    await pollReady(this.proc, this.fd, POLLIN, 'sync file', { ...opts, timeout });
+  /**
+   * Resolves when every fence has signalled; rejects with FenceError,
+   * WaitTimeoutError (ETIME) or the abort reason. `{ timeout, signal }` as
+   * DmaBuffer.wait() takes them (a bare number is still read as the timeout).
+   */
+  async wait(opts: WaitOptions | number = {}): Promise<void> {
+    await pollReady(this.proc, this.fd, POLLIN, 'sync file', typeof opts === 'number' ? { timeout: opts } : opts);
     this.settled();
   }
 
@@ -128,6 +139,21 @@ export class SyncFile extends FdResource {
   static receive(proc: Process, d: SyncFileDescriptor): SyncFile {
     if (d?.kind !== 'sync_file') throw new TypeError('not a sync file descriptor (from SyncFile.share())');
     return new SyncFile(proc, proc.receiveFd(d.token));
+  }
+
+  /** Send over an AF_UNIX socket (SCM_RIGHTS; across OS processes on the native backend); this one stays open. */
+  sendTo(socket: number): void {
+    this.proc.sendFdTo(socket, this.fd);
+  }
+
+  /** The other side of sendTo(). */
+  static receiveFrom(proc: Process, socket: number): SyncFile {
+    return new SyncFile(proc, proc.receiveFdFrom(socket, O_CLOEXEC));
+  }
+
+  /** receiveFrom() for event-loop code; `{ signal }` aborts the wait. */
+  static async receiveFromAsync(proc: Process, socket: number, opts: { signal?: AbortSignal } = {}): Promise<SyncFile> {
+    return new SyncFile(proc, await proc.receiveFdFromAsync(socket, O_CLOEXEC, opts));
   }
 }
 

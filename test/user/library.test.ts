@@ -106,7 +106,7 @@ describe('heaps and buffers', () => {
     assert.equal(buf.bytes.length, 4096);
     buf.close();
     buf.close();
-    assert.throws(() => buf.fd, /closed/);
+    assert.throws(() => buf.fd, { name: 'DmabufError', code: 'EBADF', errno: -9, message: /closed/ });
     proc.exit();
   });
 });
@@ -132,6 +132,11 @@ describe('implicit sync and sync files', () => {
     assert.equal(r.bytes.length, 4096);
     assert.equal(pending.status, 1, 'signalled');
     await pending.wait(1000);
+    // A timeline closed with points pending signals them with -ENOENT (sw_sync.c sync_timeline_release / sw_sync_debugfs_release).
+    const tl3 = Timeline.open(proc);
+    using orphan = tl3.createFence(5, 'orphan');
+    tl3.close();
+    await assert.rejects(orphan.wait({ timeout: 1000 }), { name: 'FenceError', code: 'ENOENT', errno: -2, status: -2 });
     proc.exit();
   });
 
@@ -141,12 +146,13 @@ describe('implicit sync and sync files', () => {
     using tl2 = Timeline.open(proc);
     using a = tl.createFence(1, 'a');
     using b = tl2.createFence(1, 'b');
-    await assert.rejects(a.wait(20), WaitTimeoutError);
+    await assert.rejects(a.wait({ timeout: 20 }), (e: WaitTimeoutError) => e instanceof WaitTimeoutError && e.code === 'ETIME');
+    await assert.rejects(a.wait(20), WaitTimeoutError, 'a bare number is the timeout');
     const ac = new AbortController();
-    const waiting = b.wait(Infinity, { signal: ac.signal });
+    const waiting = b.wait({ signal: ac.signal });
     setTimeout(() => ac.abort(new Error('user gave up')), 10);
     await assert.rejects(waiting, /user gave up/);
-    await assert.rejects(b.wait(1000, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    await assert.rejects(b.wait({ timeout: 1000, signal: AbortSignal.abort() }), { name: 'AbortError' });
     // sync_file_merge keeps one fence per context: two of one timeline merge into the later one.
     using later = tl.createFence(2, 'later');
     {
@@ -217,6 +223,35 @@ describe('implicit sync and sync files', () => {
   });
 });
 
+describe('passing over a unix socket', () => {
+  test('sendTo/receiveFrom carry a buffer and a sync file over a socketpair (SCM_RIGHTS): each side holds its own fd', async () => {
+    const a = machine.spawn('a');
+    const b = machine.spawn('b');
+    const [s0, s1] = a.socketpair();
+    const peer = b.receiveFd(a.sendFd(s1, b.pid));
+    a.close(s1);
+    using heap = DmaHeap.open(a);
+    using buf = heap.allocate(8192, { name: 'over-socket' });
+    using tl = Timeline.open(a);
+    using fence = tl.createFence(1, 'f');
+    buf.sendTo(s0);
+    fence.sendTo(s0);
+    {
+      using got = DmaBuffer.receiveFrom(b, peer);
+      using gotFence = await SyncFile.receiveFromAsync(b, peer);
+      assert.equal(got.size, 8192);
+      assert.match(b.readlink(`/proc/self/fd/${got.fd}`), /^\/dmabuf:over-socket$/);
+      assert.equal(gotFence.status, 0);
+      tl.inc(1);
+      await gotFence.wait({ timeout: 1000 });
+    }
+    a.close(s0);
+    assert.throws(() => DmaBuffer.receiveFrom(b, peer), { code: 'EPIPE', syscall: 'recvmsg' });
+    a.exit();
+    b.exit();
+  });
+});
+
 describe('buffer pool', () => {
   test('exhaustion names the holders; a release wakes a waiter; aborts and timeouts', async () => {
     const proc = machine.spawn();
@@ -253,9 +288,12 @@ describe('buffer pool', () => {
 });
 
 describe('garbage-collection safety net', () => {
-  test('a buffer dropped without close is closed when collected, with a kernel-log warning', async () => {
+  test('a buffer dropped without close is closed when collected, with a kernel-log warning and a process warning', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
     const proc = machine.spawn();
     const before = (await machine.stats()).dmabufs;
     (() => {
@@ -271,6 +309,12 @@ describe('garbage-collection safety net', () => {
     }
     assert.match(log, new RegExp(`dmabuf-user: pid ${proc.pid} leaked dma-buf 'forgotten' of 8192 bytes \\(fd \\d+\\); closed when garbage-collected`));
     assert.equal((await machine.stats()).dmabufs, before, 'the buffer was released');
+    await sleep(10);
+    process.off('warning', onWarning);
+    const w = warnings.find((x) => /leaked dma-buf 'forgotten'/.test(x.message)) as (Error & { code?: string }) | undefined;
+    assert.ok(w, 'a process warning');
+    assert.equal(w.name, 'DmabufLeakWarning');
+    assert.equal(w.code, 'DMABUF_LEAK');
     proc.exit();
   });
 });
