@@ -4,12 +4,12 @@
  * 4 KiB), never going back up in size, so buffers are physically
  * scattered. One sg_table entry per chunk.
  */
-import { EINTR, ENOMEM, kerr } from '../lib/errno.js';
+import { EINTR, EINVAL, ENOMEM, kerr } from '../lib/errno.js';
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { allocPages, freePages, GFP_KERNEL, __GFP_NORETRY, memInfo } from '../mm/page-alloc.js';
 import { Backing, type Page, PAGE_SIZE, pfnToPage } from '../mm/page.js';
 import { sgAllocTable, sgSetPage, type SgTable } from '../mm/scatterlist.js';
-import { vmaMapRuns, type PageRun, type Vma } from '../mm/vma.js';
+import { isCowMapping, vmaMapRuns, type PageRun, type Vma } from '../mm/vma.js';
 import { dmaBufExport, type DmaBuf } from '../buf/dma-buf.js';
 import type { Task } from '../fs/task.js';
 import { dmaHeapAdd, dmaHeapGetName, type DmaHeap } from './dma-heap.js';
@@ -67,9 +67,24 @@ export class SystemHeapBuffer extends HeapBuffer {
 }
 
 const systemHeapBufOps = heapBufferOps({
+  /**
+   * system_heap_mmap(): remap_pfn_range() page by page. A copy-on-write
+   * mapping (MAP_PRIVATE) can only be remapped whole in one call
+   * (remap_pfn_range_notrack: -EINVAL otherwise), so a private mapping of
+   * more than one page fails; a one-page one succeeds, and writes through
+   * it reach a private copy, never the buffer. The copy is made at mmap
+   * time here (docs/linux-differences.md: Linux copies at the first write,
+   * so until then the mapping sees other writers).
+   */
   mmap(dmabuf: DmaBuf, vma: Vma): number {
     const buffer = dmabuf.priv as SystemHeapBuffer;
-    return vmaMapRuns(vma, buffer.runs());
+    if (isCowMapping(vma.vmFlags) && vma.pages() !== 1) return -EINVAL;
+    const ret = vmaMapRuns(vma, buffer.runs());
+    if (ret || !isCowMapping(vma.vmFlags)) return ret;
+    const copy = new Backing('system-heap-cow', PAGE_SIZE).view(0, PAGE_SIZE);
+    copy.set(vma.view!);
+    vma.view = copy;
+    return 0;
   },
   release(dmabuf: DmaBuf): void {
     (dmabuf.priv as SystemHeapBuffer).free();

@@ -20,6 +20,11 @@ export const VM_IO = 0x4000;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_DONTDUMP = 0x04000000;
 
+/** is_cow_mapping(): a private mapping that may be written (MAP_PRIVATE): writes go to copies of the pages. */
+export function isCowMapping(vmFlags: number): boolean {
+  return (vmFlags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
 /** struct vm_area_struct (the parts a driver sees) */
 export class Vma {
   vmStart: number;
