@@ -58,7 +58,7 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
   const stageUrl = new URL('./pipeline-stage.js', import.meta.url);
   const start = (role: StageData['role'], comm: string, ports: { next?: MessagePort[]; prev?: MessagePort[] }): Worker => {
     const handle = machine.channel(comm);
-    const data: StageData = { role, handle, width, height, ring, frames, credits, ...ports };
+    const data: StageData = { role, handle, width, height, ring, frames, credits, trace: opts.trace, ...ports };
     return new Worker(stageUrl, { workerData: data, transferList: [handle.port, ...(ports.next ?? []), ...(ports.prev ?? [])] as never });
   };
   const stages: [string, Worker][] = [
@@ -107,7 +107,7 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
     await Promise.all(stages.map(([, w]) => w.terminate()));
     if (opts.trace) {
       const t = await machine.traceStop();
-      trace = traceModel(t.records, t.lost);
+      trace = traceModel(t.records, t.lost, reports.flatMap((r) => r.marks));
     }
     left = opts.machine ? await machine.stats() : await machine.shutdown();
   }
