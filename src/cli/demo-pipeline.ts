@@ -76,7 +76,7 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
   const start = (role: StageData['role'], comm: string, ports: { next?: MessagePort[]; prev?: MessagePort[] }): Worker => {
     const handle = machine.channel(comm);
     // `work` rides along for the stages (pipeline-stage.ts reads it once it knows it).
-    const data: StageData & Pick<PipelineOptions, 'work'> = { role, handle, width, height, ring, frames, credits, work: opts.work ?? 'cpu', ...ports };
+    const data: StageData & Pick<PipelineOptions, 'work'> = { role, handle, width, height, ring, frames, credits, trace: opts.trace, work: opts.work ?? 'cpu', ...ports };
     return new Worker(stageUrl, { workerData: data, transferList: [handle.port, ...(ports.next ?? []), ...(ports.prev ?? [])] as never });
   };
   const stages: [string, Worker][] = [
@@ -125,7 +125,7 @@ export async function runPipeline(opts: PipelineOptions, progress: (done: number
     await Promise.all(stages.map(([, w]) => w.terminate()));
     if (opts.trace) {
       const t = await machine.traceStop();
-      trace = traceModel(t.records, t.lost);
+      trace = traceModel(t.records, t.lost, reports.flatMap((r) => r.marks));
     }
     left = opts.machine ? await machine.stats() : await machine.shutdown();
   }

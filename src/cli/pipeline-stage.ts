@@ -19,6 +19,7 @@ import type { ProcessHandle } from '../machine/protocol.js';
 import * as u from '../uapi/index.js';
 import { DmaBuffer, DmaHeap, Timeline, type Access, type DmaBufferDescriptor } from '../user/index.js';
 import { checksum, grayPixel, sourcePixel } from './frames.js';
+import { FrameMarks, type FrameMark } from './report/marks.js';
 
 export interface StageData {
   role: 'producer' | 'processor' | 'consumer';
@@ -33,6 +34,8 @@ export interface StageData {
   next?: MessagePort[];
   /** from the previous stage(s): the consumer has one port per processor */
   prev?: MessagePort[];
+  /** note each frame's times for the trace (StageReport.marks) */
+  trace?: boolean;
 }
 
 export interface StageReport {
@@ -42,6 +45,8 @@ export interface StageReport {
   /** bytes this stage posted to other threads */
   postedBytes: number;
   errors: string[];
+  /** each frame's times, when traced */
+  marks: FrameMark[];
 }
 
 interface FrameMsg {
@@ -69,6 +74,13 @@ function waitBuffer(buf: DmaBuffer, access: Access): number {
   const t0 = now();
   buf.waitSync(access, WAIT_MS);
   return now() - t0;
+}
+
+/** DMA_BUF_IOCTL_SYNC START or END: the bracket Linux asks around CPU access through a mapping (START does not block here: the fences were waited for). */
+function cpuSync(buf: DmaBuffer, access: Access, end: boolean): void {
+  const dir = access === 'read' ? u.DMA_BUF_SYNC_READ : access === 'write' ? u.DMA_BUF_SYNC_WRITE : u.DMA_BUF_SYNC_RW;
+  const flags = (end ? u.DMA_BUF_SYNC_END : u.DMA_BUF_SYNC_START) | dir;
+  buf.proc.ioctl(buf.fd, u.DMA_BUF_IOCTL_SYNC, u.dma_buf_sync.encode({ flags: BigInt(flags) }));
 }
 
 /** Messages from several ports, taken in frame order. */
@@ -122,7 +134,8 @@ function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { vi
 
 async function run(d: StageData): Promise<StageReport> {
   const proc = attach(d.handle);
-  const report: StageReport = { role: d.role, waits: [], postedBytes: 0, errors: [] };
+  const marks = new FrameMarks(d.trace === true, proc.pid, d.role);
+  const report: StageReport = { role: d.role, waits: [], postedBytes: 0, errors: [], marks: marks.marks };
   const post = (port: MessagePort | typeof parentPort, msg: object): void => {
     report.postedBytes += JSON.stringify(msg).length;
     port!.postMessage(msg);
@@ -146,14 +159,20 @@ async function run(d: StageData): Promise<StageReport> {
       const next = d.next!;
       for (let n = 0; n < d.frames; n++) {
         const i = n % d.ring;
+        marks.begin();
         // The ring: buffer i comes back once the consumer took frame n - ring.
         while (Atomics.load(credits, 0) < n - d.ring + 1) Atomics.wait(credits, 0, Atomics.load(credits, 0), 1000);
+        marks.step();
         // Implicit sync: every fence on the buffer (the consumer's read) before writing.
         report.waits.push(waitBuffer(bufs[i], 'write'));
+        marks.step();
+        cpuSync(bufs[i], 'write', false);
         fenceBuffer(timeline, bufs[i], n + 1, 'write');
         const px = views[i];
         for (let y = 0, k = 0; y < d.height; y++) for (let x = 0; x < d.width; x++, k++) px[k] = sourcePixel(x, y, n);
+        cpuSync(bufs[i], 'write', true);
         timeline.inc(1);
+        marks.done(n, i, n + 1);
         post(next[n % next.length], { n, i });
       }
       // Drain: the last frames' readers, then let go.
@@ -166,15 +185,21 @@ async function run(d: StageData): Promise<StageReport> {
       const next = d.next![0];
       // Frames n, n + count, ... come here; this processor's timeline counts the frames it did.
       for (let mine = 1; ; mine++) {
+        marks.begin();
         const m = await recv<FrameMsg | { end: true }>(prev);
         if ('end' in m) break;
         const { n, i } = m;
+        marks.step();
         report.waits.push(waitBuffer(bufs[i], 'write'));
+        marks.step();
+        cpuSync(bufs[i], 'readwrite', false);
         fenceBuffer(timeline, bufs[i], mine, 'write');
         const px = views[i];
         for (let k = 0; k < px.length; k++) px[k] = grayPixel(px[k]);
         const sum = checksum(px);
+        cpuSync(bufs[i], 'readwrite', true);
         timeline.inc(1);
+        marks.done(n, i, mine);
         post(next, { n, i, sum });
       }
     } else {
@@ -184,9 +209,13 @@ async function run(d: StageData): Promise<StageReport> {
       const inOrder = new InOrder(d.prev!);
       try {
         for (let n = 0; n < d.frames; n++) {
+          marks.begin();
           const { i, sum } = await inOrder.next();
+          marks.step();
           // A reader waits for the writers (the processor's fence).
           report.waits.push(waitBuffer(bufs[i], 'read'));
+          marks.step();
+          cpuSync(bufs[i], 'read', false);
           fenceBuffer(timeline, bufs[i], n + 1, 'read');
           // Hand the buffer back now: the producer's write wait covers this read fence.
           Atomics.add(credits, 0, 1);
@@ -201,7 +230,9 @@ async function run(d: StageData): Promise<StageReport> {
               break;
             }
           }
+          cpuSync(bufs[i], 'read', true);
           timeline.inc(1);
+          marks.done(n, i, n + 1);
           post(parentPort, { progress: n + 1 });
         }
       } finally {

@@ -7,6 +7,8 @@
 import { EFAULT, EINVAL, ENOMEM, ENOTTY } from '../lib/errno.js';
 import { copyFromUser, copyToUser, strndupUser, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
+import { ktimeGet } from '../lib/time.js';
+import { tracepoint } from '../lib/trace.js';
 import { O_CLOEXEC } from '../../uapi/fcntl.js';
 import {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_NAME_LEN, DMA_BUF_SET_NAME_A,
@@ -23,6 +25,24 @@ import type { File } from '../fs/file.js';
 import type { FdTable } from '../fs/fdtable.js';
 import type { DmaBuf } from './dma-buf-struct.js';
 import { dmaBufBeginCpuAccess, dmaBufEndCpuAccess } from './cpu-access.js';
+
+/**
+ * Not in Linux (6.12 traces no CPU access): this project's own event, so a
+ * trace shows who held a buffer. One record when DMA_BUF_IOCTL_SYNC
+ * returns: `phase` 'begin' (SYNC_START, after its implicit-sync wait) or
+ * 'end', the buffer's inode, the caller's pid and comm, the direction, the
+ * ns the call took (`dur`) and its return value.
+ */
+const tpCpuAccess = tracepoint('dma_buf_cpu_access');
+/**
+ * Not in Linux: this project's own event, so a trace shows which fences a
+ * process put on a buffer. One record per fence DMA_BUF_IOCTL_IMPORT_SYNC_FILE
+ * added to the reservation object (its context and seqno), with the
+ * buffer's inode, the caller's pid and comm, and the usage.
+ */
+const tpImportSyncFile = tracepoint('dma_buf_import_sync_file');
+
+const SYNC_DIR = ['', 'read', 'write', 'rw'];
 
 /**
  * DMA_BUF_IOCTL_SYNC with decoded flags (struct dma_buf_sync's __u64): the
@@ -115,14 +135,19 @@ async function ioctlExportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable)
   return 0;
 }
 
-async function ioctlImportSyncFile(dmabuf: DmaBuf, arg: UserArg, files: FdTable): Promise<number> {
+async function ioctlImportSyncFile(dmabuf: DmaBuf, arg: UserArg, task: Task): Promise<number> {
   const raw = copyFromUser(arg, dma_buf_import_sync_file.size);
   if (!raw) return -EFAULT;
   const a = dma_buf_import_sync_file.decode(raw);
   if (a.flags & ~DMA_BUF_SYNC_RW || (a.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
-  const fence = syncFileGetFence(a.fd, files);
+  const fence = syncFileGetFence(a.fd, task.files);
   if (!fence) return -EINVAL;
   const ret = await dmaBufImportSyncFence(dmabuf, a.flags, fence);
+  if (ret === 0 && tpImportSyncFile.enabled) {
+    const usage = a.flags & DMA_BUF_SYNC_WRITE ? 'write' : 'read';
+    for (const f of dmaFenceUnwrapForEach(fence))
+      tpImportSyncFile.emit({ ino: dmabuf.ino, pid: task.pid, comm: task.comm, context: f.context, seqno: f.seqno, usage });
+  }
   fence.put();
   return ret;
 }
@@ -134,7 +159,16 @@ export async function dmaBufIoctl(file: File, cmd: number, arg: UserArg, task: T
     case DMA_BUF_IOCTL_SYNC: {
       const raw = copyFromUser(arg, dma_buf_sync.size);
       if (!raw) return -EFAULT;
-      return dmaBufSyncIoctl(dmabuf, dma_buf_sync.get(raw, 'flags'), task.signal);
+      const flags = dma_buf_sync.get(raw, 'flags');
+      if (!tpCpuAccess.enabled) return dmaBufSyncIoctl(dmabuf, flags, task.signal);
+      const t0 = ktimeGet();
+      const ret = await dmaBufSyncIoctl(dmabuf, flags, task.signal);
+      const f = Number(BigInt(flags) & BigInt(DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+      tpCpuAccess.emit({
+        ino: dmabuf.ino, pid: task.pid, comm: task.comm, phase: f & DMA_BUF_SYNC_END ? 'end' : 'begin',
+        dir: SYNC_DIR[f & DMA_BUF_SYNC_RW], dur: ktimeGet() - t0, ret,
+      });
+      return ret;
     }
     case DMA_BUF_SET_NAME_A:
     case DMA_BUF_SET_NAME_B: {
@@ -146,7 +180,7 @@ export async function dmaBufIoctl(file: File, cmd: number, arg: UserArg, task: T
     case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
       return ioctlExportSyncFile(dmabuf, arg, task.files);
     case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
-      return ioctlImportSyncFile(dmabuf, arg, task.files);
+      return ioctlImportSyncFile(dmabuf, arg, task);
     default:
       return -ENOTTY;
   }
