@@ -14,10 +14,9 @@
  * Only frame numbers and fd tokens travel in messages; pixels never do.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { attach, type Process } from '../machine/process.js';
-import type { ProcessHandle } from '../machine/protocol.js';
+import { attach, type Process, type ProcessHandle } from '../index.js';
 import * as u from '../uapi/index.js';
-import { DmaBuffer, DmaHeap, Timeline, type Access, type DmaBufferDescriptor } from '../user/index.js';
+import { DmaBuffer, DmaHeap, openDrmDevice, Timeline, type Access, type DmaBufferDescriptor } from '../user/index.js';
 import { checksum, grayPixel, sourcePixel } from './frames.js';
 import { FrameMarks, type FrameMark } from './report/marks.js';
 
@@ -110,7 +109,8 @@ function recv<T>(port: MessagePort): Promise<T> {
 
 /** The consumer's buffers: PRIME-imported into vgem and mapped through the DRM fd, as a display would. */
 function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { views: Uint32Array[]; release(): void } {
-  const drm = proc.open('/dev/dri/card0', u.O_RDWR);
+  // Found by its driver's name, as a real program finds it (card0 may be another GPU); dumb buffers need the primary node.
+  const drm = openDrmDevice(proc, 'vgem', 'card');
   const handles: number[] = [];
   const maps: Uint8Array[] = [];
   for (const b of bufs) {

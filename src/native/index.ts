@@ -7,4 +7,3 @@ export { NativeProcess, type NativeProcessHandle, type NativeAttachOptions, type
 export { NativeSyscallError, NativeUnavailableError, NativeUnsupportedError, type NativeUnavailableCode } from './errors.js';
 export { declareIoctl, type IoctlShape } from './ioctl-shapes.js';
 export { callRelocated } from './relocate.js';
-export { findDrmDevice, drmVersion, type DrmDevice, type DrmVersion } from './drm.js';

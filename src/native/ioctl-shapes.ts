@@ -2,19 +2,24 @@
  * What the native backend must know about an ioctl beyond its number: fd
  * fields the kernel reads (the process must own them, as its own fd table
  * would require), fd fields the kernel fills in or an fd it returns (they
- * become the process's), user-pointer fields (relocated, see relocate.ts),
- * and, for the async twin, what to poll for before a call that would wait
- * (DMA_BUF_IOCTL_SYNC's start waits for the buffer's fences).
+ * become the process's), and, for the async twin, what to poll for before
+ * a call that would wait (DMA_BUF_IOCTL_SYNC's start waits for the
+ * buffer's fences). User pointers need no entry: they come from the struct
+ * declarations (pointerOffsets(), relocated by relocate.ts).
  *
  * The table holds the dma-buf family's ioctls (Linux 6.12 uapi headers);
- * declareIoctl() adds more (the struct declarations can feed it).
+ * declareIoctl() adds more.
  */
 import { DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_WRITE } from '../uapi/dma-buf.js';
 import { DMA_HEAP_IOCTL_ALLOC } from '../uapi/dma-heap.js';
-import { DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_IOCTL_VERSION } from '../uapi/drm.js';
+import { DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_PRIME_HANDLE_TO_FD } from '../uapi/drm.js';
+import { _IOC_NR, _IOC_TYPE } from '../uapi/ioctl.js';
+import { ioctlInfo } from '../uapi/ioctl-table.js';
+import { Struct } from '../uapi/struct.js';
+import { userPointers } from '../uapi/user-pointers.js';
 import { POLLIN, POLLOUT } from '../uapi/poll.js';
 import { SW_SYNC_IOC_CREATE_FENCE } from '../uapi/sw_sync.js';
-import { SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE } from '../uapi/sync_file.js';
+import { SYNC_IOC_MERGE } from '../uapi/sync_file.js';
 import { UDMABUF_CREATE, UDMABUF_CREATE_LIST } from '../uapi/udmabuf.js';
 
 export interface IoctlShape {
@@ -22,8 +27,6 @@ export interface IoctlShape {
   fdIn?: readonly number[] | ((arg: Uint8Array) => number[]);
   /** byte offsets of 32-bit fd fields the kernel writes on success, or 'ret' when the new fd is the return value */
   fdOut?: readonly number[] | 'ret';
-  /** byte offsets of 8-byte user-pointer fields (each holds an offset into the argument, 0 = NULL) */
-  pointers?: readonly number[] | ((arg: Uint8Array) => number[]);
   /** poll events to wait for before the async twin makes the call (0: no wait) */
   waitEvents?: (arg: Uint8Array) => number;
 }
@@ -35,8 +38,28 @@ export function declareIoctl(request: number, shape: IoctlShape): void {
   shapes.set(request >>> 0, shape);
 }
 
+/**
+ * What is known of `request`: its own entry, else that of the ioctl with
+ * the same type and number (an older or newer layout of the same struct,
+ * as DMA_HEAP_IOCTL_ALLOC's callers may use: the kernel picks the command
+ * by number and copies the caller's size).
+ */
 export function ioctlShape(request: number): IoctlShape | undefined {
-  return shapes.get(request >>> 0);
+  const exact = shapes.get(request >>> 0);
+  if (exact) return exact;
+  const key = _IOC_TYPE(request) << 8 | _IOC_NR(request);
+  for (const [r, shape] of shapes) if ((_IOC_TYPE(r) << 8 | _IOC_NR(r)) === key) return shape;
+  return undefined;
+}
+
+/**
+ * The byte offsets of the non-NULL user pointers in an ioctl argument,
+ * from the struct declarations (src/uapi): no ioctl-specific code.
+ */
+export function pointerOffsets(request: number, arg: Uint8Array): readonly number[] {
+  const d = ioctlInfo(request);
+  if (!(d?.arg instanceof Struct) || arg.length < d.arg.size) return [];
+  return userPointers(d.arg, arg).map((p) => p.at);
 }
 
 export function offsetsOf(spec: readonly number[] | ((arg: Uint8Array) => number[]) | undefined, arg: Uint8Array): readonly number[] {
@@ -63,8 +86,6 @@ declareIoctl(DMA_BUF_IOCTL_EXPORT_SYNC_FILE, { fdOut: [4] });
 declareIoctl(DMA_BUF_IOCTL_IMPORT_SYNC_FILE, { fdIn: [4] });
 // struct sync_merge_data { char name[32]; __s32 fd2; __s32 fence; __u32 flags; __u32 pad; }
 declareIoctl(SYNC_IOC_MERGE, { fdIn: [32], fdOut: [36] });
-// struct sync_file_info { char name[32]; __s32 status; __u32 flags; __u32 num_fences; __u32 pad; __u64 sync_fence_info; }
-declareIoctl(SYNC_IOC_FILE_INFO, { pointers: [48] });
 // struct sw_sync_create_fence_data { __u32 value; char name[32]; __s32 fence; }
 declareIoctl(SW_SYNC_IOC_CREATE_FENCE, { fdOut: [36] });
 // struct udmabuf_create { __u32 memfd; __u32 flags; __u64 offset; __u64 size; }: returns the new dma-buf fd
@@ -82,5 +103,4 @@ declareIoctl(UDMABUF_CREATE_LIST, {
 // struct drm_prime_handle { __u32 handle; __u32 flags; __s32 fd; }
 declareIoctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, { fdOut: [8] });
 declareIoctl(DRM_IOCTL_PRIME_FD_TO_HANDLE, { fdIn: [8] });
-// struct drm_version { int major, minor, patchlevel; size_t name_len; char *name; size_t date_len; char *date; size_t desc_len; char *desc; }
-declareIoctl(DRM_IOCTL_VERSION, { pointers: [24, 40, 56] });
+

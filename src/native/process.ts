@@ -25,7 +25,7 @@ import type { PollFdEntry } from '../machine/syscalls.js';
 import type { CallOptions, ProcessLike, Rlimit, SignalHandler } from '../machine/process-api.js';
 import { NativeSyscallError } from './errors.js';
 import { checkDetach, detach } from './detach.js';
-import { ioctlShape, offsetsOf, type IoctlShape } from './ioctl-shapes.js';
+import { ioctlShape, offsetsOf, pointerOffsets, type IoctlShape } from './ioctl-shapes.js';
 import { killProcess } from './kill.js';
 import { loadLibc, MAP_FAILED, type Libc } from './libc.js';
 import { callRelocated } from './relocate.js';
@@ -43,7 +43,6 @@ const MAP_FIXED_NOREPLACE = 0x100000;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
-const NO_OFFSETS: readonly number[] = [];
 
 export type { PollFdEntry } from '../machine/syscalls.js';
 
@@ -440,7 +439,7 @@ export class NativeProcess implements ProcessLike {
     let ret: number;
     if (arg instanceof Uint8Array) {
       if (shape) this.checkFdFields(shape, arg);
-      const pointers = shape?.pointers ? offsetsOf(shape.pointers, arg) : NO_OFFSETS;
+      const pointers = pointerOffsets(request, arg);
       this.block('ioctl');
       if (pointers.length) {
         try {

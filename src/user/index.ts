@@ -11,3 +11,4 @@ export { BufferPool, PoolLease, PoolExhaustedError, type PoolOptions, type Acqui
 export { WaitTimeoutError, type WaitOptions } from './wait.js';
 export { FdResource, LEAK_WARNING_CODE } from './resource.js';
 export { DmabufError } from './errors.js';
+export { findDrmDevice, openDrmDevice, drmVersion, drmNodes, type DrmDevice, type DrmVersion, type DrmNodeKind, type DrmProber } from './drm.js';

@@ -18,7 +18,7 @@ interface Held {
 export function kmsgWarn(proc: Process, text: string): void {
   const fd = proc.open('/dev/kmsg', O_WRONLY);
   try {
-    proc.write(fd, new TextEncoder().encode(`<4>${text}`));
+    proc.write(fd, new TextEncoder().encode(`<4>${text}\n`));
   } finally {
     proc.close(fd);
   }

@@ -135,6 +135,11 @@ export function useMachine(options: BootOptions = {}): () => Promise<Machine> {
   return ready;
 }
 
+/** After shutdown: every counter the machine reports (the kernel's, or on the native backend what its processes held) is 0. */
+export function assertNothingHeld(left: Readonly<Record<string, number>>): void {
+  assert.deepEqual(Object.entries(left).filter(([, v]) => v !== 0), [], 'the machine holds nothing at the end');
+}
+
 /** DMA_HEAP_IOCTL_ALLOC on a heap by name: the new dma-buf fd (the heap fd is closed again). */
 export function heapAlloc(proc: Process, len: number, fdFlags = u.O_RDWR | u.O_CLOEXEC, heap = 'system'): number {
   const hfd = proc.open(`/dev/dma_heap/${heap}`, u.O_RDONLY);

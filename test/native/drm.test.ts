@@ -9,7 +9,7 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import * as u from '../../src/uapi/index.js';
-import { drmNodes, drmVersion, findDrmDevice, type DrmProber } from '../../src/native/drm.js';
+import { drmNodes, drmVersion, findDrmDevice, type DrmProber } from '../../src/user/drm.js';
 import type { NativeMachine } from '../../src/native/machine.js';
 import { nativeSkip, useNativeMachine } from '../helpers/native.js';
 

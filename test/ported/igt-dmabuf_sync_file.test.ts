@@ -16,6 +16,7 @@ import {
   hasDmabufImportSyncFile, primeHandleToFd, swSyncTimelineCreate, swSyncTimelineInc, syncFileBusy, vgemCreate, vgemFenceAttach,
   vgemFenceSignal,
 } from '../helpers/igt.js';
+import { assertNothingHeld } from '../helpers/machine.js';
 
 const { DMA_BUF_SYNC_READ: READ, DMA_BUF_SYNC_WRITE: WRITE, DMA_BUF_SYNC_RW: RW, VGEM_FENCE_WRITE } = u;
 
@@ -31,7 +32,7 @@ after(async () => {
   proc.close(fd);
   proc.exit();
   const left = await machine.shutdown();
-  assert.deepEqual([left.dmabufs, left.pages, left.inFlight], [0, 0, 0]);
+  assertNothingHeld(left);
 });
 
 const busy = (dmabuf: number, flags: number) => dmabufBusy(proc, dmabuf, flags);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { boot, type Machine, type Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
-import { spawnWorker } from '../helpers/machine.js';
+import { assertNothingHeld, spawnWorker } from '../helpers/machine.js';
 import {
   __swSyncTimelineCreateFence, close, ETIME, SW_SYNC_FENCE_STATUS_ACTIVE, SW_SYNC_FENCE_STATUS_SIGNALED, syncFenceCountStatus,
   syncFenceMerge, syncFenceStatus, syncFenceWait, swSyncTimelineCreate, swSyncTimelineCreateFence, swSyncTimelineInc,
@@ -31,7 +31,7 @@ before(async () => {
 after(async () => {
   proc.exit();
   const left = await machine.shutdown();
-  assert.deepEqual([left.dmabufs, left.pages, left.inFlight], [0, 0, 0]);
+  assertNothingHeld(left);
 });
 
 /** the primes below n (igt_primes) */

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Machine, type Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
-import { sys } from '../helpers/machine.js';
+import { assertNothingHeld, sys } from '../helpers/machine.js';
 
 const NUM_PAGES = 4;
 const PAGE = 4096;
@@ -22,7 +22,7 @@ before(async () => {
 after(async () => {
   proc.exit();
   const left = await machine.shutdown();
-  assert.deepEqual([left.dmabufs, left.pages], [0, 0]);
+  assertNothingHeld(left);
 });
 
 /** ioctl() returning -errno instead of throwing, as the C code sees it */

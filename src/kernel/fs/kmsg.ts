@@ -27,6 +27,9 @@ const kmsgFops: FileOperations = {
       level = Number(m[1]) & 7;
       text = text.slice(m[0].length);
     }
+    // The newline ends the record (printk); without one Linux keeps the record open for a
+    // continuation, and readers see it only once the next record arrives.
+    if (text.endsWith('\n')) text = text.slice(0, -1);
     printk(level, text);
     return data.length;
   },

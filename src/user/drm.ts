@@ -4,10 +4,13 @@
  * node number (card0 may be another driver, or absent). struct drm_version
  * carries three user pointers (name, date, desc): the argument holds the
  * struct and its three string buffers, pointers as offsets into it, and the
- * process relocates them (ioctl-shapes.ts declares the fields).
+ * process relocates them (the struct's declaration names the fields).
+ * Works with a process of either backend.
  */
 import { O_CLOEXEC, O_RDWR } from '../uapi/fcntl.js';
 import { DRM_IOCTL_VERSION } from '../uapi/drm.js';
+import { ENODEV } from '../uapi/errno.js';
+import { DmabufError } from './errors.js';
 
 /** The calls the search needs: a process of either backend has them. */
 export interface DrmProber {
@@ -62,8 +65,11 @@ export function drmVersion(proc: Pick<DrmProber, 'ioctl'>, fd: number): DrmVersi
   return { major: v.getInt32(0, true), minor: v.getInt32(4, true), patchlevel: v.getInt32(8, true), name: str(0), date: str(1), desc: str(2) };
 }
 
+/** Which DRM nodes to look at: render nodes (no DRM master needed; PRIME and rendering only), primary cardN nodes (also dumb buffers and modesetting), or both. */
+export type DrmNodeKind = 'render' | 'card' | 'any';
+
 /** The DRM nodes of /dev/dri (render nodes first: they need no DRM master), or [] when there are none. */
-export function drmNodes(proc: Pick<DrmProber, 'readdir'>): string[] {
+export function drmNodes(proc: Pick<DrmProber, 'readdir'>, kind: DrmNodeKind = 'any'): string[] {
   let names: string[];
   try {
     names = proc.readdir('/dev/dri');
@@ -74,15 +80,15 @@ export function drmNodes(proc: Pick<DrmProber, 'readdir'>): string[] {
   const num = (s: string): number => Number(/\d+$/.exec(s)![0]);
   const render = names.filter((n) => /^renderD\d+$/.test(n)).sort((a, b) => num(a) - num(b));
   const card = names.filter((n) => /^card\d+$/.test(n)).sort((a, b) => num(a) - num(b));
-  return [...render, ...card].map((n) => `/dev/dri/${n}`);
+  return [...(kind === 'card' ? [] : render), ...(kind === 'render' ? [] : card)].map((n) => `/dev/dri/${n}`);
 }
 
 /**
  * The first DRM node whose driver is `driver` (e.g. 'vgem'), or null. Nodes
  * that cannot be opened (permissions) or answered are passed over.
  */
-export function findDrmDevice(proc: DrmProber, driver: string): DrmDevice | null {
-  for (const path of drmNodes(proc)) {
+export function findDrmDevice(proc: DrmProber, driver: string, kind: DrmNodeKind = 'any'): DrmDevice | null {
+  for (const path of drmNodes(proc, kind)) {
     let fd: number;
     try {
       fd = proc.open(path, O_RDWR | O_CLOEXEC);
@@ -99,4 +105,20 @@ export function findDrmDevice(proc: DrmProber, driver: string): DrmDevice | null
     }
   }
   return null;
+}
+
+/**
+ * Open the DRM device of `driver` (e.g. 'vgem'): an fd of the first node of
+ * `kind` whose DRM_IOCTL_VERSION names it. ENODEV (a SyscallError-shaped
+ * error) when there is none.
+ *
+ * @example
+ * ```ts
+ * const card = openDrmDevice(proc, 'vgem', 'card'); // dumb buffers need the primary node
+ * ```
+ */
+export function openDrmDevice(proc: DrmProber, driver: string, kind: DrmNodeKind = 'any'): number {
+  const dev = findDrmDevice(proc, driver, kind);
+  if (!dev) throw new DmabufError(-ENODEV, `no ${kind === 'any' ? '' : `${kind} `}DRM node of driver '${driver}' in /dev/dri (for vgem: modprobe vgem)`);
+  return proc.open(dev.path, O_RDWR | O_CLOEXEC);
 }
