@@ -25,7 +25,7 @@ console.log(producer.readlink(`/proc/self/fd/${buf}`), producer.fstat(buf).st_si
 const handle = machine.channel('consumer');
 const consumer = new Worker(new URL('./consumer.mjs', import.meta.url), { workerData: { handle }, transferList: [handle.port] });
 consumer.postMessage({ token: producer.sendFd(buf, handle.pid), length: 8192 });
-console.log(await new Promise((resolve, reject) => { consumer.once('message', resolve); consumer.once('error', reject); })); // → hello from ramexp
+console.log(await new Promise((resolve, reject) => { consumer.once('message', resolve); consumer.once('error', reject); })); // → hello from ramexp (MODE_MAP_DUMB of the import: EINVAL)
 
 // In use: the device is open and a buffer it exported is alive.
 await machine.rmmod('ramexp').catch((e) => console.log(e.code, e.syscall)); // → EAGAIN delete_module

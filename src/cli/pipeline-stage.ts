@@ -107,20 +107,22 @@ function recv<T>(port: MessagePort): Promise<T> {
   return new Promise((resolve) => port.once('message', resolve));
 }
 
-/** The consumer's buffers: PRIME-imported into vgem and mapped through the DRM fd, as a display would. */
+/**
+ * The consumer's buffers: PRIME-imported into vgem, as a display driver
+ * imports what it scans out (each import is an attachment of the
+ * device), and read through mappings of the dma-bufs themselves — Linux
+ * maps no imported GEM object through the importer (MODE_MAP_DUMB of one
+ * is EINVAL).
+ */
 function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { views: Uint32Array[]; release(): void } {
-  // Found by its driver's name, as a real program finds it (card0 may be another GPU); dumb buffers need the primary node.
-  const drm = openDrmDevice(proc, 'vgem', 'card');
+  const drm = openDrmDevice(proc, 'vgem', 'any');
   const handles: number[] = [];
   const maps: Uint8Array[] = [];
   for (const b of bufs) {
     const h = u.drm_prime_handle.encode({ fd: b.fd });
     proc.ioctl(drm, u.DRM_IOCTL_PRIME_FD_TO_HANDLE, h);
-    const handle = u.drm_prime_handle.get(h, 'handle');
-    handles.push(handle);
-    const m = u.drm_mode_map_dumb.encode({ handle });
-    proc.ioctl(drm, u.DRM_IOCTL_MODE_MAP_DUMB, m);
-    maps.push(proc.mmap(frameBytes, u.PROT_READ, u.MAP_SHARED, drm, u.drm_mode_map_dumb.get(m, 'offset')));
+    handles.push(u.drm_prime_handle.get(h, 'handle'));
+    maps.push(proc.mmap(frameBytes, u.PROT_READ, u.MAP_SHARED, b.fd, 0));
   }
   return {
     views: maps.map((v) => new Uint32Array(v.buffer, v.byteOffset, frameBytes / 4)),

@@ -264,6 +264,9 @@ export class NativeMachine implements MachineLike {
   }
 
   private async stop(): Promise<NativeLeaks> {
+    // A thread that just ended has its process reaped when its port's close event is
+    // handled: let those events in before counting what is still held.
+    for (let i = 0; i < 3; i++) await new Promise(setImmediate);
     const leaks = this.counts();
     this.down = true;
     const { shared, libc } = this;

@@ -73,6 +73,14 @@ interface Mapping {
 
 const roundUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 
+/** A number argument a C caller could have passed: a safe integer (or a bigint where 64 bits are allowed); else EINVAL, as the emulator's syscall table says. */
+function intArg(v: unknown, name: string, what: string, allowBig = false): number | bigint {
+  if (v === undefined) return 0;
+  if (allowBig && typeof v === 'bigint') return v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new NativeSyscallError(-EINVAL, name, `(${what} ${String(v)} is not a safe integer)`);
+  return v;
+}
+
 /**
  * The live processes of this thread, held until they exit: a process
  * dropped without exit() must not be collected, for its port closing would
@@ -473,6 +481,8 @@ export class NativeProcess implements ProcessLike {
    */
   mmap(length: number, prot: number, flags: number, fd: number, offset: number | bigint = 0): Uint8Array {
     this.enter('mmap');
+    intArg(length, 'mmap', 'length');
+    intArg(offset, 'mmap', 'offset', true);
     if (!(flags & MAP_ANONYMOUS)) this.own(fd, 'mmap');
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) throw new NativeSyscallError(-EINVAL, 'mmap', '(there is no address argument: MAP_FIXED is not offered)');
     const entry = this.shared.reserveMap(this.pid, this.mapHint);
@@ -502,6 +512,7 @@ export class NativeProcess implements ProcessLike {
   /** lseek(fd, offset, whence) -> the new position */
   lseek(fd: number, offset: number, whence: number): number {
     this.enter('lseek');
+    intArg(offset, 'lseek', 'offset');
     this.own(fd, 'lseek');
     const r = this.libc.lseek(fd, offset, whence);
     if (r < 0) throw this.failed('lseek');
@@ -545,6 +556,7 @@ export class NativeProcess implements ProcessLike {
   /** ftruncate(fd, length) */
   ftruncate(fd: number, length: number): void {
     this.enter('ftruncate');
+    intArg(length, 'ftruncate', 'length');
     this.own(fd, 'ftruncate');
     if (this.libc.ftruncate(fd, length) < 0) throw this.failed('ftruncate');
   }
@@ -572,6 +584,8 @@ export class NativeProcess implements ProcessLike {
   /** read(fd, length) -> the bytes read (fewer at the end of the file) */
   read(fd: number, length: number): Uint8Array {
     this.enter('read');
+    intArg(length, 'read', 'length');
+    if (length < 0) throw new NativeSyscallError(-EINVAL, 'read', `(length ${length})`);
     this.own(fd, 'read');
     const buf = new Uint8Array(length);
     this.block('read');

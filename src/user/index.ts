@@ -6,7 +6,7 @@
  */
 export { DmaHeap, type AllocateOptions } from './heap.js';
 export { DmaBuffer, CpuAccess, type Access, type DmaBufferDescriptor } from './dma-buffer.js';
-export { SyncFile, Timeline, FenceError, type SyncFileInfo, type SyncFenceInfo, type SyncFileDescriptor } from './sync-file.js';
+export { SyncFile, Timeline, FenceError, type TimelineSource, type SyncFileInfo, type SyncFenceInfo, type SyncFileDescriptor } from './sync-file.js';
 export { BufferPool, PoolLease, PoolExhaustedError, type PoolOptions, type AcquireOptions, type Holding } from './pool.js';
 export { WaitTimeoutError, type WaitOptions } from './wait.js';
 export { FdResource, LEAK_WARNING_CODE } from './resource.js';

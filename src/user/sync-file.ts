@@ -10,6 +10,12 @@ import { SYNC_IOC_FILE_INFO, SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE, sync_fence_i
 import { SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC, sw_sync_create_fence_data } from '../uapi/sw_sync.js';
 import { __u32, cstr, type StructValue } from '../uapi/struct.js';
 import { FdResource } from './resource.js';
+import { openDrmDevice } from './drm.js';
+import {
+  DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_MODE_CREATE_DUMB, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_IOCTL_VGEM_FENCE_ATTACH, DRM_IOCTL_VGEM_FENCE_SIGNAL, VGEM_FENCE_WRITE,
+  drm_gem_close, drm_mode_create_dumb, drm_prime_handle, drm_vgem_fence_attach, drm_vgem_fence_signal,
+} from '../uapi/drm.js';
+import { DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_SYNC_READ, dma_buf_export_sync_file } from '../uapi/dma-buf.js';
 import { O_CLOEXEC } from '../uapi/fcntl.js';
 import { errnoName } from '../uapi/errno.js';
 import { U32_MAX, uintArg } from './args.js';
@@ -157,25 +163,117 @@ export class SyncFile extends FdResource {
   }
 }
 
-/** A sw_sync timeline (debugfs sw_sync): fences of one's own, signalled by inc(). */
+/** Where a Timeline's fences come from. */
+export type TimelineSource = 'sw_sync' | 'vgem';
+
+/** sw_sync's node in debugfs */
+const SW_SYNC_PATH = '/sys/kernel/debug/sync/sw_sync';
+
+/**
+ * A timeline of one's own: fences that signal when inc() reaches their
+ * value, for standing in for a device (a GPU, a camera) from userspace.
+ * Made with sw_sync (debugfs, CONFIG_SW_SYNC) where the kernel has it —
+ * the emulator does; most distribution kernels do not — else with vgem's
+ * fences (DRM_IOCTL_VGEM_FENCE_ATTACH/SIGNAL, exported as sync files
+ * through a buffer: `modprobe vgem`). A vgem fence signals on its own
+ * after 10 s (vgem's timeout) if inc() has not reached it.
+ *
+ * @example
+ * ```ts
+ * using gpu = Timeline.open(proc);
+ * using done = gpu.createFence(1, 'render');
+ * gpu.inc(1); // done signals
+ * ```
+ */
 export class Timeline extends FdResource {
-  static open(proc: Process): Timeline {
-    return new Timeline(proc, proc.open('/sys/kernel/debug/sync/sw_sync', O_RDWR));
+  /** which kernel facility makes the fences */
+  readonly source: TimelineSource;
+  private value = 0;
+  /** vgem: fences not yet signalled, by value */
+  private readonly pending: { value: number; id: number }[] = [];
+
+  /** Open a timeline: `source` picks the facility (default: sw_sync if the kernel has it, else vgem). */
+  static open(proc: Process, opts: { source?: TimelineSource } = {}): Timeline {
+    let source = opts.source;
+    if (!source) {
+      try {
+        return new Timeline(proc, proc.open(SW_SYNC_PATH, O_RDWR | O_CLOEXEC), 'sw_sync');
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        source = 'vgem';
+      }
+    }
+    if (source === 'sw_sync') return new Timeline(proc, proc.open(SW_SYNC_PATH, O_RDWR | O_CLOEXEC), 'sw_sync');
+    return new Timeline(proc, openDrmDevice(proc, 'vgem', 'any'), 'vgem');
   }
 
-  private constructor(proc: Process, fd: number) {
-    super(proc, fd, 'a sw_sync timeline');
+  private constructor(proc: Process, fd: number, source: TimelineSource) {
+    super(proc, fd, `a ${source} timeline`);
+    this.source = source;
   }
 
-  /** SW_SYNC_IOC_CREATE_FENCE: a sync file that signals when the timeline reaches `value` (a u32). */
+  /** A sync file that signals when the timeline reaches `value` (a u32): SW_SYNC_IOC_CREATE_FENCE, or a vgem fence. */
   createFence(value: number, name = 'fence'): SyncFile {
-    const b = sw_sync_create_fence_data.encode({ value: uintArg(value, 'value', U32_MAX), name: nameBytes(name) });
-    this.proc.ioctl(this.fd, SW_SYNC_IOC_CREATE_FENCE, b);
-    return SyncFile.fromFd(this.proc, sw_sync_create_fence_data.get(b, 'fence'));
+    uintArg(value, 'value', U32_MAX);
+    if (this.source === 'sw_sync') {
+      const b = sw_sync_create_fence_data.encode({ value, name: nameBytes(name) });
+      this.proc.ioctl(this.fd, SW_SYNC_IOC_CREATE_FENCE, b);
+      return SyncFile.fromFd(this.proc, sw_sync_create_fence_data.get(b, 'fence'));
+    }
+    return this.vgemFence(value);
   }
 
-  /** SW_SYNC_IOC_INC: advance the timeline by `step` (a u32), signalling the fences it passes. */
+  /** Advance the timeline by `step` (a u32), signalling the fences it reaches: SW_SYNC_IOC_INC, or VGEM_FENCE_SIGNAL of each. */
   inc(step = 1): void {
-    this.proc.ioctl(this.fd, SW_SYNC_IOC_INC, __u32.encode(uintArg(step, 'step', U32_MAX)));
+    uintArg(step, 'step', U32_MAX);
+    if (this.source === 'sw_sync') {
+      this.proc.ioctl(this.fd, SW_SYNC_IOC_INC, __u32.encode(step));
+      return;
+    }
+    this.value += step;
+    this.pending.sort((a, b) => a.value - b.value);
+    while (this.pending.length && this.pending[0].value <= this.value) {
+      const { id } = this.pending.shift()!;
+      try {
+        this.proc.ioctl(this.fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, drm_vgem_fence_signal.encode({ fence: id }));
+      } catch (e) {
+        // vgem's 10 s timeout signalled it already: ETIMEDOUT (it is signalled all the same).
+        if ((e as { code?: string }).code !== 'ETIMEDOUT') throw e;
+      }
+    }
+  }
+
+  /**
+   * A vgem fence as a sync file: a one-page object with a write fence
+   * attached, exported as a dma-buf whose write fences become the sync
+   * file (DMA_BUF_IOCTL_EXPORT_SYNC_FILE of a read). The object goes; the
+   * fence stays vgem's until signalled.
+   */
+  private vgemFence(value: number): SyncFile {
+    const { proc, fd } = this;
+    const dumb = drm_mode_create_dumb.encode({ width: 1024, height: 1, bpp: 32 });
+    proc.ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, dumb);
+    const handle = drm_mode_create_dumb.get(dumb, 'handle');
+    try {
+      const attach = drm_vgem_fence_attach.encode({ handle, flags: VGEM_FENCE_WRITE });
+      proc.ioctl(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, attach);
+      const id = drm_vgem_fence_attach.get(attach, 'out_fence');
+      const prime = drm_prime_handle.encode({ handle, flags: O_CLOEXEC | O_RDWR });
+      proc.ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, prime);
+      const buf = drm_prime_handle.get(prime, 'fd');
+      let sync: number;
+      try {
+        const exp = dma_buf_export_sync_file.encode({ flags: DMA_BUF_SYNC_READ, fd: -1 });
+        proc.ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, exp);
+        sync = dma_buf_export_sync_file.get(exp, 'fd');
+      } finally {
+        proc.close(buf);
+      }
+      if (value <= this.value) proc.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, drm_vgem_fence_signal.encode({ fence: id }));
+      else this.pending.push({ value, id });
+      return SyncFile.fromFd(proc, sync);
+    } finally {
+      proc.ioctl(fd, DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle }));
+    }
   }
 }

@@ -5,6 +5,7 @@
  * what the body returns; every worker is terminated when done.
  */
 import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type BootOptions, type Machine } from '../../src/index.js';
@@ -75,9 +76,10 @@ export function spawnWorker<T = unknown>(machine: Machine, body: string, data: u
     });
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`worker exited (${code}) before finishing`)));
-  }).finally(() => {
+  }).finally(async () => {
     clearTimeout(timer);
-    void worker.terminate();
+    // Settled once the thread is gone: its process is reaped by then (or about to be, on the native backend).
+    await worker.terminate();
   });
   return {
     worker,
@@ -134,6 +136,14 @@ export function useMachine(options: BootOptions = {}): () => Promise<Machine> {
   });
   return ready;
 }
+
+/**
+ * false, or why this run cannot use sw_sync: on the native backend, a kernel
+ * built without CONFIG_SW_SYNC (Debian's) has no <debugfs>/sync/sw_sync.
+ * Pass as a test's `skip`, so the test is reported by name, not dropped.
+ */
+export const needsSwSync: string | false =
+  process.env.DMABUF_BACKEND === 'linux' && !existsSync('/sys/kernel/debug/sync/sw_sync') ? 'sw_sync: this kernel was built without CONFIG_SW_SYNC' : false;
 
 /** After shutdown: every counter the machine reports (the kernel's, or on the native backend what its processes held) is 0. */
 export function assertNothingHeld(left: Readonly<Record<string, number>>): void {

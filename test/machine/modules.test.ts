@@ -81,7 +81,7 @@ describe('loadable modules', () => {
     assert.deepEqual(out.trim().split('\n'), [
       'ramexp 0 0 - Live 0x0000000000000000',
       '/dmabuf: 8192n',
-      'hello from ramexp',
+      'hello from ramexp (MODE_MAP_DUMB of the import: EINVAL)',
       'EAGAIN delete_module',
       'false',
       '{"dmabufs":0,"fences":0,"inFlight":0,"pages":0,"processes":0,"taint":0,"waiters":0}',

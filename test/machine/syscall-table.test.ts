@@ -63,10 +63,12 @@ async function program(proc: Process, call: Call): Promise<void> {
   const token = (await call('sendFd', buf, proc.pid)) as string;
   await call('receiveFd', token);
   await call('receiveFd', token);
-  await call('getrlimit', RLIMIT_NOFILE);
+  const limit = (await call('getrlimit', RLIMIT_NOFILE)) as { cur: number; max: number };
   await call('setrlimit', RLIMIT_NOFILE, { cur: 2048, max: 4096 });
   await call('setrlimit', RLIMIT_NOFILE, { cur: 5000, max: 4096 });
   await call('getrlimit', RLIMIT_NOFILE);
+  // Put it back: on the native backend the limit is the OS process's, which every process of the machine shares.
+  await call('setrlimit', RLIMIT_NOFILE, limit);
   await call('kill', proc.pid, 0);
   await call('kill', 1_000_000, 0);
   await call('kill', proc.pid, 99);

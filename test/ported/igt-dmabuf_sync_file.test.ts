@@ -16,7 +16,7 @@ import {
   hasDmabufImportSyncFile, primeHandleToFd, swSyncTimelineCreate, swSyncTimelineInc, syncFileBusy, vgemCreate, vgemFenceAttach,
   vgemFenceSignal,
 } from '../helpers/igt.js';
-import { assertNothingHeld } from '../helpers/machine.js';
+import { assertNothingHeld, needsSwSync } from '../helpers/machine.js';
 
 const { DMA_BUF_SYNC_READ: READ, DMA_BUF_SYNC_WRITE: WRITE, DMA_BUF_SYNC_RW: RW, VGEM_FENCE_WRITE } = u;
 
@@ -161,7 +161,8 @@ describe('dmabuf_sync_file', () => {
     gemClose(proc, fd, bo.handle);
   });
 
-  test('import-basic', () => {
+  // igt_require_sw_sync(): the import subtests need sw_sync timelines.
+  test('import-basic', { skip: needsSwSync }, () => {
     assert.ok(hasDmabufImportSyncFile(proc, fd));
     const bo = vgemCreate(proc, fd, 1, 1, 32);
     const dmabuf = primeHandleToFd(proc, fd, bo.handle);
@@ -192,7 +193,7 @@ describe('dmabuf_sync_file', () => {
   });
 
   for (const write of [false, true]) {
-    test(write ? 'import-multiple-read-write' : 'import-multiple-read-only', () => {
+    test(write ? 'import-multiple-read-write' : 'import-multiple-read-only', { skip: needsSwSync }, () => {
       assert.ok(hasDmabufImportSyncFile(proc, fd));
       const bo = vgemCreate(proc, fd, 1, 1, 32);
       const dmabuf = primeHandleToFd(proc, fd, bo.handle);

@@ -114,6 +114,12 @@ export function vgemDumbCreate(file: DrmFile, width: number, height: number, bpp
 export function vgemDumbMapOffset(file: DrmFile, handle: number): number {
   const obj = drmGemObjectLookup(file, handle);
   if (!obj) return -ENOENT;
+  // drm_gem_dumb_map_offset(): an imported object is not mapped through the
+  // importer (map the dma-buf's own fd instead): -EINVAL.
+  if (obj.importAttach) {
+    drmGemObjectPut(obj);
+    return -EINVAL;
+  }
   const off = drmGemMmapOffset(obj);
   drmGemObjectPut(obj);
   return off;
