@@ -541,7 +541,8 @@ export class NativeProcess implements ProcessLike {
     try {
       return readdirSync(path);
     } catch (e) {
-      throw fromNode(e, path);
+      // opendir(3) is open(path, O_DIRECTORY): name the call as the emulator's table does (Node says 'scandir').
+      throw fromNode(e, path, 'open');
     }
   }
 
@@ -894,8 +895,8 @@ export class NativeProcess implements ProcessLike {
 }
 
 /** A Node fs error (errno negative, syscall named) as a NativeSyscallError. */
-function fromNode(e: unknown, path: string): unknown {
+function fromNode(e: unknown, path: string, syscall?: string): unknown {
   const err = e as NodeJS.ErrnoException;
   if (typeof err.errno !== 'number') return e;
-  return new NativeSyscallError(err.errno, err.syscall ?? 'open', undefined, path);
+  return new NativeSyscallError(err.errno, syscall ?? err.syscall ?? 'open', undefined, path);
 }

@@ -204,7 +204,8 @@ export class Timeline extends FdResource {
       }
     }
     if (source === 'sw_sync') return new Timeline(proc, proc.open(SW_SYNC_PATH, O_RDWR | O_CLOEXEC), 'sw_sync');
-    return new Timeline(proc, openDrmDevice(proc, 'vgem', 'any'), 'vgem');
+    // Dumb buffers (the fences' carriers) need the primary node: a render node refuses them (EACCES).
+    return new Timeline(proc, openDrmDevice(proc, 'vgem', 'card'), 'vgem');
   }
 
   private constructor(proc: Process, fd: number, source: TimelineSource) {

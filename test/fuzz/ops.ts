@@ -40,7 +40,7 @@ export type Op =
   | { op: 'exit' };
 
 export const PATHS = [
-  '/dev/dma_heap/system', '/dev/dma_heap/reserved', '/dev/udmabuf', '/dev/dri/card0', '/sys/kernel/debug/sync/sw_sync',
+  '/dev/dma_heap/system', '/dev/dma_heap/reserved', '/dev/udmabuf', '/dev/dri/card0', '/dev/dri/renderD128', '/sys/kernel/debug/sync/sw_sync',
   '/dev/kmsg', '/dev/null', '/sys/kernel/debug/dma_buf/bufinfo', '/dev/dma_heap/nope', '/proc/self/fdinfo/3', '/dev/dma_heap/__proto__', '',
 ];
 

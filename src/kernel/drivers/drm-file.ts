@@ -1,10 +1,11 @@
 /**
  * The DRM character device file (drivers/gpu/drm/drm_file.c,
- * drm_ioctl.c) for the vgem device: /dev/dri/card0. drm_ioctl() picks the
+ * drm_ioctl.c) for the vgem device: /dev/dri/card0 and its render node
+ * /dev/dri/renderD128. drm_ioctl() picks the
  * handler by number, copies the argument at the user's size zero-extended
  * to the kernel's, and answers -EINVAL for numbers it does not know.
  */
-import { EFAULT, EINVAL, ENOENT } from '../lib/errno.js';
+import { EACCES, EFAULT, EINVAL, ENOENT } from '../lib/errno.js';
 import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
@@ -145,10 +146,18 @@ const ioctls = new Map<number, [number, Handler]>([
   }]],
 ]);
 
-/** drm_ioctl() */
+/**
+ * DRM_RENDER_ALLOW: what a render node may do (drm_ioctls[] and
+ * vgem_ioctls[] in Linux 6.12): queries, PRIME and fences. Dumb buffers,
+ * flink/open and SET_VERSION need the primary node.
+ */
+const RENDER_ALLOW = new Set([DRM_IOCTL_VERSION, DRM_IOCTL_GET_CAP, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_VGEM_FENCE_ATTACH, DRM_IOCTL_VGEM_FENCE_SIGNAL].map(_IOC_NR));
+
+/** drm_ioctl(): the handler by number (-EINVAL for none), drm_ioctl_permit() (-EACCES), then the copy in. */
 async function drmIoctl(file: File, cmd: number, arg: UserArg, task: Task): Promise<number> {
   const entry = ioctls.get(_IOC_NR(cmd));
   if (!entry) return -EINVAL;
+  if ((file.privateData as DrmFile).render && !RENDER_ALLOW.has(_IOC_NR(cmd))) return -EACCES;
   const [kcmd, fn] = entry;
   const usize = _IOC_SIZE(cmd);
   const asize = _IOC_SIZE(kcmd);
@@ -176,13 +185,18 @@ const drmFops: FileOperations = {
   },
 };
 
-/** drm_open() of /dev/dri/card0 */
-export function drmOpen(flags: number): File {
-  return new File(new Inode(), 'dri/card0', flags, drmFops, vgemOpen());
+/** drm_open() of /dev/dri/card0, or of the render node /dev/dri/renderD128 */
+export function drmOpen(flags: number, render = false): File {
+  const f = vgemOpen();
+  f.render = render;
+  return new File(new Inode(), render ? 'dri/renderD128' : 'dri/card0', flags, drmFops, f);
 }
 
-/** drm_dev_register() of the vgem device (vgem_init, module_init): its primary node /dev/dri/card0. */
+/** drm_dev_register() of the vgem device (vgem_init, module_init): its primary node /dev/dri/card0 and render node /dev/dri/renderD128. */
 export function vgemInit(): number {
-  return miscRegister({ name: 'dri/card0', open: ({ flags }) => drmOpen(flags) });
+  return (
+    miscRegister({ name: 'dri/card0', open: ({ flags }) => drmOpen(flags) }) ||
+    miscRegister({ name: 'dri/renderD128', open: ({ flags }) => drmOpen(flags, true) })
+  );
 }
 

@@ -86,6 +86,8 @@ export class DrmFile {
   readonly prime = new Map<DmaBuf, number>();
   /** driver private data (vgem's fence table) */
   driverPriv: unknown = null;
+  /** opened through the render node (drm_is_render_client): only DRM_RENDER_ALLOW ioctls */
+  render = false;
   constructor(readonly dev: DrmDevice) {}
 }
 

@@ -20,7 +20,7 @@ import { cstr } from '../../../src/uapi/struct.js';
 import {
   DRM_CAP_PRIME, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB, DRM_IOCTL_SET_VERSION,
   DRM_IOCTL_VERSION, DRM_PRIME_CAP_EXPORT, DRM_PRIME_CAP_IMPORT, drm_gem_close, drm_gem_flink, drm_gem_open, drm_get_cap, drm_mode_create_dumb,
-  drm_set_version, drm_version,
+  drm_set_version, drm_version, DRM_IOCTL_VGEM_FENCE_SIGNAL, drm_vgem_fence_signal,
 } from '../../../src/uapi/drm.js';
 
 describe('vgem', () => {
@@ -162,11 +162,22 @@ describe('vgem', () => {
 });
 
 describe('the DRM ioctls on the struct bytes (drivers/gpu/drm/drm_ioctl.c, drm_dumb_buffers.c)', () => {
-  const open = (): { ioctl(cmd: number, arg: Uint8Array): Promise<number>; close(): void } => {
-    const file = drmOpen(O_RDWR);
+  const open = (render = false): { ioctl(cmd: number, arg: Uint8Array): Promise<number>; close(): void } => {
+    const file = drmOpen(O_RDWR, render);
     const task = new Task(new FdTable());
     return { ioctl: async (cmd, arg) => file.fOp.unlockedIoctl!(file, cmd, arg, task), close: () => fput(file) };
   };
+
+  // drm_ioctl_permit(): on a render node only DRM_RENDER_ALLOW ioctls run (-EACCES before the argument is read);
+  // vgem's fences and the core's VERSION, GET_CAP, GEM_CLOSE and PRIME are allowed, dumb buffers are not.
+  test('a render node runs only the DRM_RENDER_ALLOW ioctls: PRIME and fences yes, dumb buffers EACCES', async () => {
+    const drm = open(true);
+    assert.equal(await drm.ioctl(DRM_IOCTL_MODE_CREATE_DUMB, drm_mode_create_dumb.encode({ width: 16, height: 16, bpp: 32 })), -EACCES);
+    assert.equal(await drm.ioctl(DRM_IOCTL_GET_CAP, drm_get_cap.encode({ capability: DRM_CAP_PRIME })), 0);
+    assert.equal(await drm.ioctl(DRM_IOCTL_VGEM_FENCE_SIGNAL, drm_vgem_fence_signal.encode({ fence: 99 })), -ENOENT, 'allowed: the fence id is unknown');
+    assert.equal(await drm.ioctl(0xc0106499, new Uint8Array(16)), -EINVAL, 'an unknown number is EINVAL before the permission check');
+    drm.close();
+  });
 
   test('GET_CAP: the capability is a u64 compared exactly; value is zeroed first and goes back even on -EINVAL', async () => {
     const drm = open();
