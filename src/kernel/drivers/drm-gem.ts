@@ -132,8 +132,10 @@ function drmGemObjectFree(obj: DrmGemObject): void {
 }
 
 /**
- * drm_gem_shmem_create(): an object of `size` bytes (page aligned) with
- * zeroed pages. Throws -ENOMEM.
+ * drm_gem_shmem_create(): an object of `size` bytes (page aligned). Like a
+ * shmem file it has no pages yet: they come when first needed
+ * (drmGemShmemGetPages), so a large object costs nothing until it is used.
+ * Throws -ENOMEM.
  */
 export function drmGemShmemCreate(dev: DrmDevice, size: number): DrmGemObject {
   size = pageAlign(size);
@@ -141,16 +143,35 @@ export function drmGemShmemCreate(dev: DrmDevice, size: number): DrmGemObject {
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
   const obj = new DrmGemObject(dev, size, null);
   drmGemStats.live++;
-  obj.backing = new Backing(`${dev.driver.name}-gem`, size);
-  for (let i = 0; i < size / PAGE_SIZE; i++) {
-    const p = allocPages(GFP_KERNEL, 0, obj.backing, i * PAGE_SIZE);
-    if (!p) {
-      drmGemObjectPut(obj);
-      throw kerr(-ENOMEM, 'gem: out of memory');
-    }
-    obj.pages.push(p[0]);
-  }
   return obj;
+}
+
+/**
+ * drm_gem_shmem_get_pages(): the object's zeroed pages, allocated on first
+ * use (mmap, the sg table, vmap). 0, or -ENOMEM: where Linux fills a shmem
+ * object page by page at fault time (and fails then, with SIGBUS or the
+ * OOM killer), this machine takes the whole object at its first use.
+ */
+export function drmGemShmemGetPages(obj: DrmGemObject): number {
+  if (obj.backing) return 0;
+  let backing: Backing;
+  try {
+    backing = new Backing(`${obj.dev.driver.name}-gem`, obj.size);
+  } catch {
+    return -ENOMEM; // a JavaScript RangeError: no memory for the store
+  }
+  const pages: Page[] = [];
+  for (let i = 0; i < obj.size / PAGE_SIZE; i++) {
+    const p = allocPages(GFP_KERNEL, 0, backing, i * PAGE_SIZE);
+    if (!p) {
+      for (const q of pages) freePages(q, 0);
+      return -ENOMEM;
+    }
+    pages.push(p[0]);
+  }
+  obj.backing = backing;
+  obj.pages = pages;
+  return 0;
 }
 
 /** drm_gem_handle_create(): a new handle in `file` (holds a reference). */
@@ -244,11 +265,14 @@ export async function drmGemMmap(file: DrmFile, vma: Vma): Promise<number> {
 /** The object's mmap (drm_gem_shmem_mmap): an imported object forwards to its exporter. */
 async function drmGemObjectMmap(obj: DrmGemObject, vma: Vma, pgoff: number): Promise<number> {
   if (obj.importAttach) return dmaBufMmap(obj.dmaBuf!, vma, pgoff);
+  const ret = drmGemShmemGetPages(obj);
+  if (ret) return ret;
   return vmaMapPages(vma, obj.pages, pgoff);
 }
 
-/** drm_gem_shmem_get_sg_table(): a table over the object's pages. */
+/** drm_gem_shmem_get_sg_table(): a table over the object's pages (null: no memory for them). */
 function drmGemGetSgTable(obj: DrmGemObject): SgTable | null {
+  if (drmGemShmemGetPages(obj)) return null;
   return sgAllocTableFromPages(obj.pages, 0, obj.size);
 }
 
@@ -278,6 +302,8 @@ const drmGemPrimeDmabufOps: DmaBufOps = {
   },
   vmap(dmabuf: DmaBuf, map: IosysMap): number {
     const obj = dmabuf.priv as DrmGemObject;
+    const ret = drmGemShmemGetPages(obj);
+    if (ret) return ret;
     obj.vmapCount++;
     map.setVaddr(obj.backing!.view(0, obj.size));
     return 0;
@@ -385,6 +411,8 @@ export async function drmGemPrimeFdToHandle(file: DrmFile, fd: number, files: Fd
 /** dma_buf_vmap of an imported object, or the object's own pages (drm_gem_vmap). */
 export async function drmGemVmap(obj: DrmGemObject, map: IosysMap): Promise<number> {
   if (obj.importAttach) return dmaBufVmapUnlocked(obj.importAttach.dmabuf, map);
+  const ret = drmGemShmemGetPages(obj);
+  if (ret) return ret;
   obj.vmapCount++;
   map.setVaddr(obj.backing!.view(0, obj.size));
   return 0;

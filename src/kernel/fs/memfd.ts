@@ -17,8 +17,13 @@ import { VM_SHARED, VM_WRITE, type Vma } from '../mm/vma.js';
 import { File, FMODE_WRITE, Inode, type FileOperations } from './file.js';
 import { S_IFREG } from '../../uapi/stat.js';
 
-/** The largest a memfd may grow (its SharedArrayBuffer reserves this much address space). */
-export const MEMFD_MAX_BYTES = 2 ** 30;
+/**
+ * The largest a memfd may grow: 4 GiB, the longest a growable
+ * SharedArrayBuffer may be on Node 20 (its address space is reserved, not
+ * committed: pages come as they are touched). Linux allows MAX_LFS_FILESIZE
+ * (docs/linux-differences.md).
+ */
+export const MEMFD_MAX_BYTES = 2 ** 32;
 
 const F_ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
 const MFD_ALL_FLAGS = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;

@@ -11,7 +11,8 @@ import { systemHeapCreate } from '../../../src/kernel/heaps/system-heap.js';
 import { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE } from '../../../src/kernel/resv/dma-resv.js';
 import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
-import { EACCES, EBUSY, EFAULT, EINVAL, ENOENT, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
+import { EACCES, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
+import { memInfo, memInit } from '../../../src/kernel/mm/page-alloc.js';
 import { O_CLOEXEC, O_RDWR } from '../../../src/uapi/fcntl.js';
 import { drmOpen } from '../../../src/kernel/drivers/drm-file.js';
 import { fput } from '../../../src/kernel/fs/file.js';
@@ -233,5 +234,32 @@ describe('the DRM ioctls on the struct bytes (drivers/gpu/drm/drm_ioctl.c, drm_d
     assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle: drm_gem_open.get(opened, 'handle') })), 0);
     assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle: d.handle })), 0);
     drm.close();
+  });
+});
+
+describe('memory is committed when first needed, as shmem does', () => {
+  // drm_gem_shmem_create() allocates no pages (drivers/gpu/drm/drm_gem_shmem_helper.c): they come at
+  // first use. Linux fills them at fault time; here the whole object at its first use, and running out
+  // is -ENOMEM from the call that needed them (never an exception surfacing as -EIO).
+  test('a dumb buffer larger than memory is created at no cost; its first mmap is ENOMEM', async () => {
+    memInit({ normalBytes: 16 << 20, dma32Bytes: 0, cmaBytes: 0 });
+    try {
+      const file = vgemOpen();
+      const before = memInfo().allocatedPages;
+      const b = vgemDumbCreate(file, 8192, 8192, 32) as DumbBuffer;
+      assert.equal(b.size, 256 << 20);
+      assert.equal(memInfo().allocatedPages, before, 'no page yet');
+      const off = vgemDumbMapOffset(file, b.handle);
+      const vma = new Vma(0, b.size, off / PAGE_SIZE, VM_READ | VM_SHARED);
+      assert.equal(await drmGemMmap(file, vma), -ENOMEM);
+      assert.equal(memInfo().allocatedPages, before, 'nothing half-allocated');
+      const small = vgemDumbCreate(file, 64, 64, 32) as DumbBuffer;
+      const vma2 = new Vma(0, small.size, vgemDumbMapOffset(file, small.handle) / PAGE_SIZE, VM_READ | VM_SHARED);
+      assert.equal(await drmGemMmap(file, vma2), 0);
+      assert.equal(memInfo().allocatedPages, before + small.size / PAGE_SIZE, 'pages at first use');
+      vgemClose(file);
+    } finally {
+      memInit();
+    }
   });
 });
