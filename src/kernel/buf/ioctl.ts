@@ -7,6 +7,7 @@
 import { EFAULT, EINVAL, ENOMEM, ENOTTY } from '../lib/errno.js';
 import { copyFromUser, copyToUser, strndupUser, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
+import { userMappingsCheck } from '../fs/user-mappings.js';
 import { ktimeGet } from '../lib/time.js';
 import { tracepoint } from '../lib/trace.js';
 import { O_CLOEXEC } from '../../uapi/fcntl.js';
@@ -160,6 +161,8 @@ export async function dmaBufIoctl(file: File, cmd: number, arg: UserArg, task: T
       const raw = copyFromUser(arg, dma_buf_sync.size);
       if (!raw) return -EFAULT;
       const flags = dma_buf_sync.get(raw, 'flags');
+      // The end of a CPU access is where a write through a read-only view is looked for (DMABUF_CHECK_USER_MAPPINGS).
+      if (BigInt(flags) & BigInt(DMA_BUF_SYNC_END)) userMappingsCheck(task);
       if (!tpCpuAccess.enabled) return dmaBufSyncIoctl(dmabuf, flags, task.signal);
       const t0 = ktimeGet();
       const ret = await dmaBufSyncIoctl(dmabuf, flags, task.signal);

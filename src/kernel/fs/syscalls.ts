@@ -22,6 +22,7 @@ import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } f
 import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
 import { unixInFlight } from './unix-socket.js';
+import { userMappingMapped, userMappingsCheck, userMappingsForget, userMappingUnmapped } from './user-mappings.js';
 import { dPath, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
 import { stat } from '../../uapi/stat.js';
 import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
@@ -205,6 +206,7 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
 }
 
 function install(task: Task, vma: Vma): Vma {
+  userMappingMapped(task, vma);
   const id = task.mm.nextVmaId++;
   task.mm.vmas.set(id, vma);
   task.mm.nextAddr += vma.length() + PAGE_SIZE;
@@ -221,6 +223,13 @@ export function vmaId(vma: Vma): number {
 export function sysMunmap(task: Task, id: number): number {
   const vma = task.mm.vmas.get(id);
   if (!vma) return -EINVAL;
+  // Under DMABUF_CHECK_USER_MAPPINGS: a write the process made where Linux would have faulted ends it here.
+  if (!userMappingUnmapped(task, vma)) return -EINTR;
+  return unmap(task, id, vma);
+}
+
+/** do_munmap(): the mapping goes; its file reference with it. */
+function unmap(task: Task, id: number, vma: Vma): number {
   task.mm.vmas.delete(id);
   vma.close?.();
   if (vma.vmFile) fput(vma.vmFile as File);
@@ -416,7 +425,9 @@ export function fdPassingInit(): number {
 export function sysExit(task: Task): void {
   if (!tasks.has(task.pid)) return;
   task.kill();
-  for (const id of [...task.mm.vmas.keys()]) sysMunmap(task, id);
+  userMappingsCheck(task);
+  userMappingsForget(task);
+  for (const [id, vma] of [...task.mm.vmas]) unmap(task, id, vma);
   task.files.closeAll();
   for (const [token, msg] of inFlight) {
     if (msg.to === task.pid) {

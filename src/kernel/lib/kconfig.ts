@@ -11,6 +11,12 @@ export const kconfig = {
   PROVE_LOCKING: false,
   /** not in Linux: report CPU accesses of buffers mapped by non-coherent devices that skip begin/end_cpu_access (src/kernel/buf/coherency.ts) */
   DMABUF_COHERENCY_CHECK: false,
+  /**
+   * not in Linux: detect, after the fact, writes a process made through a
+   * PROT_READ mapping or through a view after munmap (a fault on Linux),
+   * and end it with SIGSEGV (src/kernel/fs/user-mappings.ts)
+   */
+  DMABUF_CHECK_USER_MAPPINGS: false,
   /** CONFIG_DMABUF_SYSFS_STATS: /sys/kernel/dmabuf/buffers/<ino>/{exporter_name,size} */
   DMABUF_SYSFS_STATS: true,
 };
