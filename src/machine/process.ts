@@ -293,8 +293,9 @@ export class Process implements ProcessLike {
 
   private checkAlive(name: string): void {
     if (Atomics.load(this.header, H_STATE) === H_KILLED) throw this.killedError(name);
-    if (this.exitedFlag || Atomics.load(this.header, H_STATE) !== 0) throw new SyscallError(-EBADF, name, '(the process has exited)');
+    // A shutdown also ends every process: it is named first, whichever the caller noticed.
     if (Atomics.load(this.doorbell, DOORBELL_DOWN)) throw new SyscallError(-EIO, name, '(the machine has shut down)');
+    if (this.exitedFlag || Atomics.load(this.header, H_STATE) !== 0) throw new SyscallError(-EBADF, name, '(the process has exited)');
   }
 
   private killedError(name: string): SyscallError {
