@@ -282,6 +282,9 @@ export class Process implements ProcessLike {
     slot.ctl[INLEN] = inLen;
     const seq = (slot.ctl[REQ] + 1) | 0 || 1;
     Atomics.store(slot.ctl, REQ, seq);
+    // The kernel sets the state before it answers what its last look found: a request stored
+    // after that look would never be answered, so a process that ended meanwhile does not wait.
+    if (Atomics.load(this.header, H_STATE) !== 0 || Atomics.load(this.doorbell, DOORBELL_DOWN)) this.checkAlive(s.name);
     this.ring();
     return seq;
   }
