@@ -123,7 +123,7 @@ export function modulesLayer(kernel, method) {
  * (dist/), node_modules/ less the TypeScript compiler (20+ MB the guest never
  * runs), and scripts/ (the test bed's guest programs).
  */
-const PROJECT_ENTRIES = ['package.json', 'dist', 'node_modules', 'scripts'];
+const PROJECT_ENTRIES = ['package.json', 'dist', 'node_modules', 'scripts', 'bench'];
 function skipInProject(rel) {
   return rel === 'node_modules/typescript' || rel === 'node_modules/.bin/tsc' || rel === 'node_modules/.bin/tsserver' || rel === 'node_modules/.cache';
 }
