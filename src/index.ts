@@ -19,14 +19,14 @@ import { EINVAL } from './uapi/errno.js';
 import type { MachineLike, ProcessHandleLike, ProcessLike } from './machine/process-api.js';
 import type { ProcessHandle } from './machine/protocol.js';
 
-export type { BootOptions } from './machine/boot.js';
+export type { BootOptions, MemoryConfig } from './machine/boot.js';
 export { Machine as EmulatedMachine } from './machine/boot.js';
 export { Process as EmulatedProcess, SYSCALL_METHODS, type PollFdEntry } from './machine/process.js';
 export type {
   Syscalls, AsyncSyscalls, CallOptions, Rlimit, SignalHandler, MachineStats, ProcessLike as Process, MachineLike as Machine, ProcessHandleLike as ProcessHandle,
 } from './machine/process-api.js';
 export { SyscallError } from './machine/errors.js';
-export type { TraceRecord } from './machine/protocol.js';
+export type { TraceRecord, ProcessHandle as EmulatedProcessHandle } from './machine/protocol.js';
 export type { Stat } from './uapi/stat.js';
 
 /** The backend a boot() without one uses: DMABUF_BACKEND, else the emulator. */

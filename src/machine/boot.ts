@@ -39,6 +39,7 @@ export interface BootOptions {
 }
 
 export type { MachineStats } from './process-api.js';
+export type { MemoryConfig };
 
 /**
  * A booted machine: its kernel runs in a worker thread of its own. It
@@ -102,8 +103,9 @@ export class Machine implements MachineLike {
    *
    * @example
    * ```ts
+   * import { Worker } from 'node:worker_threads';
    * const handle = machine.channel('consumer');
-   * new Worker('./consumer.js', { workerData: { handle }, transferList: [handle.port] });
+   * new Worker(new URL('./consumer.js', import.meta.url), { workerData: { handle }, transferList: [handle.port] });
    * ```
    */
   channel(comm = 'node'): ProcessHandle {

@@ -20,7 +20,12 @@ const MESSAGES: Record<string, string> = {
  *
  * @example
  * ```ts
- * try { proc.open('/dev/nope'); } catch (e) { if (e instanceof SyscallError && e.code === 'ENOENT') { ... } }
+ * try {
+ *   proc.open('/dev/dma_heap/nope', 0);
+ * } catch (e) {
+ *   if (e instanceof SyscallError && e.code === 'ENOENT') console.log(e.message);   // ENOENT: no such file or directory, open '/dev/dma_heap/nope'
+ *   else throw e;
+ * }
  * ```
  */
 export class SyscallError extends Error {

@@ -89,6 +89,22 @@ export type AsyncSyscalls = {
 /**
  * A process, whichever backend runs it: every syscall and its async twin,
  * and what a process is besides (its pid, its end, its signal handlers).
+ * A failed call throws a {@link SyscallError} whose `code` is Linux's errno.
+ *
+ * @example
+ * ```ts
+ * import { boot } from 'dmabuf';
+ * import { O_RDWR, O_CLOEXEC, DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from 'dmabuf/uapi';
+ * await using machine = await boot();
+ * using proc = machine.spawn('allocator');
+ * const heap = proc.open('/dev/dma_heap/system', O_RDWR | O_CLOEXEC);
+ * const arg = dma_heap_allocation_data.encode({ len: 4096n, fd_flags: O_RDWR | O_CLOEXEC });
+ * proc.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg);
+ * const buf = dma_heap_allocation_data.get(arg, 'fd');   // a dma-buf fd
+ * const ready = await proc.pollAsync([{ fd: buf, events: 0x4, revents: 0 }], 1000);   // POLLOUT: no fences
+ * proc.close(buf);
+ * proc.close(heap);
+ * ```
  */
 export interface ProcessLike extends Syscalls, AsyncSyscalls, Disposable {
   /** the process id within its machine */
@@ -111,13 +127,29 @@ export interface ProcessHandleLike {
   readonly backend?: 'emulator' | 'linux';
   /** the new process's pid */
   readonly pid: number;
+  /** the process's side channel: put it in postMessage's transferList */
   readonly port: import('node:worker_threads').MessagePort;
 }
 
 /** What a machine's kernel (or, on the native backend, its processes) still holds: counter name -> value; all 0 means nothing leaked. */
 export type MachineStats = Readonly<Record<string, number>>;
 
-/** A machine, whichever backend runs it. */
+/**
+ * A machine, whichever backend runs it: {@link boot} makes one. Its
+ * processes run in the threads that spawn() or attach() them.
+ *
+ * @example
+ * ```ts
+ * import { boot, attach } from 'dmabuf';
+ * import { Worker } from 'node:worker_threads';
+ * await using machine = await boot();
+ * const handle = machine.channel('consumer');   // handle.pid is known now
+ * const worker = new Worker(new URL('./consumer.js', import.meta.url), { workerData: { handle }, transferList: [handle.port] });
+ * // in consumer.js: const proc = attach(workerData.handle);
+ * await new Promise((resolve) => worker.once('exit', resolve));
+ * console.log(await machine.stats());   // every counter 0: nothing leaked
+ * ```
+ */
 export interface MachineLike extends AsyncDisposable {
   /** 'emulator' (the kernel in a worker thread) or 'linux' (the host's kernel) */
   readonly backend: 'emulator' | 'linux';

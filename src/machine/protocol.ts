@@ -90,8 +90,11 @@ export type SideMessage = SideBody & { slot: number; seq: number };
 
 /** What a thread needs to become a process of a machine (postMessage-able). */
 export interface ProcessHandle {
+  /** the process's syscall slots, shared with the kernel thread */
   channel: SharedArrayBuffer;
+  /** the word the kernel thread sleeps on (Atomics.wait) until a call arrives */
   doorbell: SharedArrayBuffer;
+  /** the process's side channel (fd passing, signals, traces); put it in the transferList */
   port: MessagePort;
   /** the new process's pid (known before it attaches, so it can be shared with no handshake) */
   pid: number;

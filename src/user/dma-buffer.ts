@@ -39,7 +39,16 @@ export interface DmaBufferDescriptor {
 /**
  * CPU access to a buffer, bracketed: DMA_BUF_SYNC_START when made (which
  * waits for the fences that access conflicts with), DMA_BUF_SYNC_END when
- * disposed. `bytes` is the zero-copy mapping.
+ * disposed. `bytes` is the zero-copy mapping. Made by
+ * {@link DmaBuffer.access} and {@link DmaBuffer.accessAsync}.
+ *
+ * @example
+ * ```ts
+ * {
+ *   using w = frame.access('write');   // SYNC_START|WRITE: waits for readers and writers
+ *   w.words().fill(0xff0000ff);        // opaque red RGBA pixels, in place
+ * }                                    // SYNC_END|WRITE
+ * ```
  */
 export class CpuAccess implements Disposable {
   private open = true;
@@ -58,11 +67,33 @@ export class CpuAccess implements Disposable {
     if (!this.buf.closed && !this.buf.proc.exited) this.buf.proc.ioctl(this.buf.fd, DMA_BUF_IOCTL_SYNC, dma_buf_sync.encode({ flags: DMA_BUF_SYNC_END | syncFlags(this.access) }));
   }
 
+  /** end(), for `using` declarations. */
   [Symbol.dispose](): void {
     this.end();
   }
 }
 
+/**
+ * A dma-buf held by this process: its size and name, one shared mapping
+ * (`bytes`), CPU access bracketed by DMA_BUF_IOCTL_SYNC, implicit-sync waits
+ * through poll(), sync-file export and import, and passing to another
+ * process (`share`/`receive` between workers of one machine, `sendTo`/
+ * `receiveFrom` over an AF_UNIX socket). Made by {@link DmaHeap.allocate} or
+ * {@link DmaBuffer.fromFd}.
+ *
+ * @example
+ * ```ts
+ * using frame = DmaHeap.open(proc).allocate(4096, { name: 'frame-0' });
+ * {
+ *   using w = frame.access('write');
+ *   w.bytes.set(new TextEncoder().encode('hello'));
+ * }
+ * // another worker: wait for the writers' fences, then read zero-copy
+ * await frame.wait('read', { timeout: 1000 });
+ * using r = frame.access('read');
+ * console.log(new TextDecoder().decode(r.bytes.subarray(0, 5)));   // hello
+ * ```
+ */
 export class DmaBuffer extends FdResource {
   private view: Uint8Array | null = null;
   private nameCache: string;

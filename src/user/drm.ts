@@ -14,21 +14,33 @@ import { DmabufError } from './errors.js';
 
 /** The calls the search needs: a process of either backend has them. */
 export interface DrmProber {
+  /** open(2) */
   open(path: string, flags?: number, mode?: number): number;
+  /** close(2) */
   close(fd: number): void;
+  /** ioctl(2) */
   ioctl(fd: number, request: number, arg?: Uint8Array | number): number;
+  /** the names in a directory (getdents64) */
   readdir(path: string): string[];
 }
 
+/** struct drm_version, its strings decoded: what DRM_IOCTL_VERSION says of a driver. */
 export interface DrmVersion {
+  /** the driver's major version */
   major: number;
+  /** the driver's minor version */
   minor: number;
+  /** the driver's patch level */
   patchlevel: number;
+  /** the driver's name ('vgem', 'i915', 'amdgpu'): what to look a device up by */
   name: string;
+  /** the driver's date string (Linux 6.14 and later leave it empty) */
   date: string;
+  /** the driver's description */
   desc: string;
 }
 
+/** A DRM node and the driver behind it ({@link findDrmDevice}). */
 export interface DrmDevice {
   /** the node's path, /dev/dri/cardN or /dev/dri/renderDN */
   path: string;
@@ -40,7 +52,17 @@ const SIZEOF_DRM_VERSION = 64;
 const LEN_AT = [16, 32, 48];
 const PTR_AT = [24, 40, 56];
 
-/** DRM_IOCTL_VERSION on `fd`: once for the lengths, once more with room for the strings. */
+/**
+ * DRM_IOCTL_VERSION on `fd`: once for the lengths, once more with room for the strings.
+ *
+ * @example
+ * ```ts
+ * const fd = openDrmDevice(proc, 'vgem');
+ * const v = drmVersion(proc, fd);
+ * console.log(`${v.name} ${v.major}.${v.minor}.${v.patchlevel}: ${v.desc}`);   // vgem 1.0.0: Virtual GEM provider
+ * proc.close(fd);
+ * ```
+ */
 export function drmVersion(proc: Pick<DrmProber, 'ioctl'>, fd: number): DrmVersion {
   const probe = new Uint8Array(SIZEOF_DRM_VERSION);
   proc.ioctl(fd, DRM_IOCTL_VERSION, probe);
@@ -68,7 +90,15 @@ export function drmVersion(proc: Pick<DrmProber, 'ioctl'>, fd: number): DrmVersi
 /** Which DRM nodes to look at: render nodes (no DRM master needed; PRIME and rendering only), primary cardN nodes (also dumb buffers and modesetting), or both. */
 export type DrmNodeKind = 'render' | 'card' | 'any';
 
-/** The DRM nodes of /dev/dri (render nodes first: they need no DRM master), or [] when there are none. */
+/**
+ * The DRM nodes of /dev/dri (render nodes first: they need no DRM master), or [] when there are none.
+ *
+ * @example
+ * ```ts
+ * console.log(drmNodes(proc));           // [ '/dev/dri/renderD128', '/dev/dri/card0' ]
+ * console.log(drmNodes(proc, 'card'));   // [ '/dev/dri/card0' ]
+ * ```
+ */
 export function drmNodes(proc: Pick<DrmProber, 'readdir'>, kind: DrmNodeKind = 'any'): string[] {
   let names: string[];
   try {
@@ -86,6 +116,13 @@ export function drmNodes(proc: Pick<DrmProber, 'readdir'>, kind: DrmNodeKind = '
 /**
  * The first DRM node whose driver is `driver` (e.g. 'vgem'), or null. Nodes
  * that cannot be opened (permissions) or answered are passed over.
+ *
+ * @example
+ * ```ts
+ * const dev = findDrmDevice(proc, 'vgem', 'render');
+ * if (!dev) throw new Error('no vgem: modprobe vgem');
+ * console.log(dev.path, dev.version.desc);   // /dev/dri/renderD128 Virtual GEM provider
+ * ```
  */
 export function findDrmDevice(proc: DrmProber, driver: string, kind: DrmNodeKind = 'any'): DrmDevice | null {
   for (const path of drmNodes(proc, kind)) {
@@ -115,6 +152,7 @@ export function findDrmDevice(proc: DrmProber, driver: string, kind: DrmNodeKind
  * @example
  * ```ts
  * const card = openDrmDevice(proc, 'vgem', 'card'); // dumb buffers need the primary node
+ * proc.close(card);
  * ```
  */
 export function openDrmDevice(proc: DrmProber, driver: string, kind: DrmNodeKind = 'any'): number {

@@ -5,9 +5,24 @@
  */
 import { EBADF, EBUSY, errnoName } from '../uapi/errno.js';
 
-/** An error of the library with Linux's errno: `code` ('EBADF'), `errno` (-9). */
+/**
+ * An error of the library with Linux's errno: `code` ('EBADF'), `errno` (-9).
+ *
+ * @example
+ * ```ts
+ * const heap = DmaHeap.open(proc);
+ * heap.close();
+ * try {
+ *   heap.allocate(4096);
+ * } catch (e) {
+ *   if (e instanceof DmabufError && e.code === 'EBADF') console.log('closed');
+ * }
+ * ```
+ */
 export class DmabufError extends Error {
+  /** the errno's name ('EBADF') */
   readonly code: string;
+  /** the negative errno (-9) */
   readonly errno: number;
   constructor(errno: number, message: string) {
     super(message);

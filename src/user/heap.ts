@@ -9,6 +9,7 @@ import { uintArg } from './args.js';
 import { DmaBuffer } from './dma-buffer.js';
 import { FdResource } from './resource.js';
 
+/** How {@link DmaHeap.allocate} makes the buffer. */
 export interface AllocateOptions {
   /** DMA_BUF_SET_NAME after allocation (shown in bufinfo and fdinfo) */
   name?: string;
@@ -16,6 +17,19 @@ export interface AllocateOptions {
   readOnly?: boolean;
 }
 
+/**
+ * A DMA heap (/dev/dma_heap/<name>) that allocates dma-bufs with
+ * DMA_HEAP_IOCTL_ALLOC: 'system' (pages from anywhere) or the CMA heap
+ * (physically contiguous, named after its reserved area).
+ *
+ * @example
+ * ```ts
+ * console.log(DmaHeap.list(proc));                // [ 'system', ... ]
+ * using heap = DmaHeap.open(proc, 'system');
+ * using frame = heap.allocate(1280 * 720 * 4, { name: 'frame-0' });
+ * console.log(frame.size, frame.name);            // 3686400 'frame-0'
+ * ```
+ */
 export class DmaHeap extends FdResource {
   /** The heaps this machine has (/dev/dma_heap). */
   static list(proc: Process): string[] {

@@ -12,6 +12,7 @@ import type { DmaBuffer } from './dma-buffer.js';
 import type { DmaHeap } from './heap.js';
 import { kmsgWarn } from './resource.js';
 
+/** The shape of a pool ({@link BufferPool.create}). */
 export interface PoolOptions {
   /** how many buffers (allocated up front) */
   count: number;
@@ -21,23 +22,41 @@ export interface PoolOptions {
   name?: string;
 }
 
+/** How long {@link BufferPool.acquire} waits, and for whom. */
 export interface AcquireOptions {
   /** ms to wait for a free buffer; default 5000 (Infinity waits for ever, 0 not at all) */
   timeout?: number;
+  /** aborts the wait: acquire() rejects with the signal's reason */
   signal?: AbortSignal;
   /** who will hold it, for PoolExhaustedError's report; default `pid <n>` */
   holder?: string;
 }
 
+/** One buffer on loan, as {@link BufferPool.holders} and {@link PoolExhaustedError} report it. */
 export interface Holding {
+  /** the buffer's name (`${pool}-${i}`) */
   buffer: string;
+  /** who holds it (AcquireOptions.holder, PoolLease.handTo, or `pid <n>`) */
   holder: string;
   /** ms it has been held */
   heldMs: number;
 }
 
-/** Every buffer of the pool is held; `holders` says by whom. */
+/**
+ * Every buffer of the pool is held; `holders` says by whom.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   using lease = await pool.acquire({ timeout: 50 });
+ * } catch (e) {
+ *   if (!(e instanceof PoolExhaustedError)) throw e;
+ *   for (const h of e.holders) console.log(`${h.buffer} held by ${h.holder} for ${Math.round(h.heldMs)} ms`);
+ * }
+ * ```
+ */
 export class PoolExhaustedError extends Error {
+  /** as a non-blocking call that would have to wait gets (EAGAIN) */
   readonly code = 'EAGAIN';
   constructor(pool: string, waitedMs: number, readonly holders: Holding[]) {
     super(
@@ -55,7 +74,17 @@ interface Slot {
   lease: object | null;
 }
 
-/** A buffer on loan from a pool. */
+/**
+ * A buffer on loan from a {@link BufferPool}: `buffer` until release() or
+ * the end of its `using` block.
+ *
+ * @example
+ * ```ts
+ * using lease = await pool.acquire({ holder: 'camera' });
+ * lease.buffer.bytes.fill(0);
+ * lease.handTo('encoder');    // the pool's reports now name the encoder
+ * ```
+ */
 export class PoolLease implements Disposable {
   private released = false;
   /** @internal */
@@ -73,11 +102,34 @@ export class PoolLease implements Disposable {
     this.pool._release(this.index, this);
   }
 
+  /** release(), for `using` declarations. */
   [Symbol.dispose](): void {
     this.release();
   }
 }
 
+/**
+ * A bounded pool of equal buffers allocated up front: acquire() lends one,
+ * waiting (up to a timeout, or until an AbortSignal) when all are out, then
+ * fails with a {@link PoolExhaustedError} that names every holder — a stall
+ * becomes a diagnosis. A lease that is dropped without release() returns
+ * when garbage-collected, with a kernel-log line naming its holder.
+ *
+ * @example
+ * ```ts
+ * using pool = BufferPool.create(DmaHeap.open(proc), { count: 4, size: 1 << 20, name: 'ring' });
+ * {
+ *   using lease = await pool.acquire({ timeout: 100, holder: 'producer' });
+ *   console.log(lease.buffer.name, pool.available);   // ring-0 3
+ * }
+ * try {
+ *   const held = [pool.tryAcquire(), pool.tryAcquire(), pool.tryAcquire(), pool.tryAcquire()];
+ *   await pool.acquire({ timeout: 10 });
+ * } catch (e) {
+ *   if (e instanceof PoolExhaustedError) console.log(e.holders.length);   // 4
+ * }
+ * ```
+ */
 export class BufferPool implements Disposable {
   private readonly slots: Slot[];
   private readonly waiters: (() => void)[] = [];
@@ -116,6 +168,7 @@ export class BufferPool implements Disposable {
     return this.slots.filter((s) => s.holder === null).length;
   }
 
+  /** How many buffers the pool has. */
   get size(): number {
     return this.slots.length;
   }
@@ -212,6 +265,7 @@ export class BufferPool implements Disposable {
     for (const s of this.slots) s.buffer.close();
   }
 
+  /** close(), for `using` declarations. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -40,6 +40,25 @@ const leaks = new FinalizationRegistry<Held>(({ proc, fd, what }) => {
   }
 });
 
+/**
+ * What every descriptor-owning object of `dmabuf/user` is: {@link DmaHeap},
+ * {@link DmaBuffer}, {@link SyncFile}, {@link Timeline}. `close()` or a
+ * `using` declaration releases the fd; one dropped while open is closed when
+ * garbage-collected, with a process warning ({@link LEAK_WARNING_CODE}) and
+ * a line in the kernel log.
+ *
+ * @example
+ * ```ts
+ * {
+ *   using heap = DmaHeap.open(proc);       // closed at the end of the block
+ *   console.log(heap.fd, heap.closed);     // 3 false
+ * }
+ * const sync = Timeline.open(proc);
+ * sync.close();
+ * sync.close();                            // idempotent
+ * sync.fd;                                 // throws DmabufError (EBADF): the number may name another file now
+ * ```
+ */
 export abstract class FdResource implements Disposable {
   private fdNum: number;
   private readonly token = {};
@@ -62,6 +81,7 @@ export abstract class FdResource implements Disposable {
     return this.fdNum;
   }
 
+  /** Whether close() has run (or the object was disposed). */
   get closed(): boolean {
     return this.fdNum < 0;
   }
@@ -83,6 +103,7 @@ export abstract class FdResource implements Disposable {
     }
   }
 
+  /** close(), for `using` declarations. */
   [Symbol.dispose](): void {
     this.close();
   }

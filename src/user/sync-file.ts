@@ -25,15 +25,19 @@ import { pollReady, pollReadySync, type WaitOptions } from './wait.js';
 export interface SyncFenceInfo {
   /** the timeline's name */
   objName: string;
+  /** the driver that made the fence ('sw_sync', 'vgem', ...) */
   driverName: string;
   /** 1 signalled, 0 active, < 0 signalled with that error */
   status: number;
+  /** always 0 in Linux 6.x (reserved) */
   flags: number;
   /** when it signalled (CLOCK_MONOTONIC ns), 0 while active */
   timestampNs: number;
 }
 
+/** What SYNC_IOC_FILE_INFO tells of a sync file ({@link SyncFile.info}). */
 export interface SyncFileInfo {
+  /** the name given at creation or merge (at most 31 bytes) */
   name: string;
   /** 1 signalled, 0 active, < 0 signalled with that error */
   status: number;
@@ -49,9 +53,23 @@ function fenceInfo(r: StructValue<typeof sync_fence_info>): SyncFenceInfo {
   return { objName: cstr(r.obj_name), driverName: cstr(r.driver_name), status: r.status, flags: r.flags, timestampNs: Number(r.timestamp_ns) };
 }
 
-/** A sync file signalled with an error (status < 0), e.g. -ETIMEDOUT from a GPU reset: `code` and `errno` are that error's. */
+/**
+ * A sync file signalled with an error (status < 0), e.g. -ETIMEDOUT from a GPU reset: `code` and `errno` are that error's.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await rendered.wait({ timeout: 1000 });
+ * } catch (e) {
+ *   if (e instanceof FenceError && e.code === 'ETIMEDOUT') console.log('the GPU was reset; drop the frame');
+ *   else throw e;
+ * }
+ * ```
+ */
 export class FenceError extends Error {
+  /** the error's name ('ETIMEDOUT') */
   readonly code: string;
+  /** the negative errno the fence signalled with (the same as `status`) */
   readonly errno: number;
   constructor(readonly status: number, name: string) {
     const code = errnoName(status) ?? `E${Math.abs(status)}`;
@@ -64,10 +82,31 @@ export class FenceError extends Error {
 
 /** What crosses postMessage for a sync file (see receive()). */
 export interface SyncFileDescriptor {
+  /** tells it from a {@link DmaBufferDescriptor} */
   kind: 'sync_file';
+  /** the in-flight fd's ticket, redeemed once by the receiving process */
   token: string;
 }
 
+/**
+ * A sync file: an fd holding one or more dma-fences, the currency of
+ * explicit synchronisation (Android's sync framework, Vulkan and EGL
+ * sync fds, KMS IN_FENCE_FD/OUT_FENCE_PTR). Wait for it as a promise or
+ * blocking, merge two, read its fences' state, set a deadline, and pass it
+ * to another process. Made by {@link Timeline.createFence},
+ * {@link DmaBuffer.exportSyncFile} or {@link SyncFile.fromFd}.
+ *
+ * @example
+ * ```ts
+ * using gpu = Timeline.open(proc);
+ * using a = gpu.createFence(1, 'pass-a');
+ * using b = gpu.createFence(2, 'pass-b');
+ * using both = a.merge(b, 'frame');
+ * gpu.inc(2);
+ * await both.wait({ timeout: 1000 });
+ * console.log(both.info().fences.map((f) => f.status));   // [ 1, 1 ]
+ * ```
+ */
 export class SyncFile extends FdResource {
   /** Own an fd that holds a sync file (it is closed with this object). */
   static fromFd(proc: Process, fd: number): SyncFile {

@@ -4,6 +4,7 @@
  */
 import type { ProcessLike as Process } from '../machine/process-api.js';
 
+/** How long a wait may take: {@link DmaBuffer.wait}, {@link SyncFile.wait}, {@link DmaBuffer.accessAsync}. */
 export interface WaitOptions {
   /** ms; Infinity (the default) waits for as long as it takes */
   timeout?: number;
@@ -11,8 +12,21 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-/** A wait that ran out of time (DOMException-like name, and Linux's errno code). */
+/**
+ * A wait that ran out of time (DOMException-like name, and Linux's errno code).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await frame.wait('write', { timeout: 16 });
+ * } catch (e) {
+ *   if (e instanceof WaitTimeoutError) console.log('still busy after a frame time');
+ *   else throw e;
+ * }
+ * ```
+ */
 export class WaitTimeoutError extends Error {
+  /** what sync_file's and poll()'s timeouts report in Linux (ETIME) */
   readonly code = 'ETIME';
   constructor(what: string, ms: number) {
     super(`${what}: not signalled within ${ms} ms`);

@@ -71,6 +71,7 @@ class Zone {
   }
 }
 
+/** The emulated machine's RAM by zone, and its CMA area ({@link BootOptions.memory}); unset sizes take the defaults. */
 export interface MemoryConfig {
   /** bytes of ZONE_NORMAL (above 4 GiB) */
   normalBytes?: number;
