@@ -46,7 +46,7 @@ export const DEMO_OPTIONS = [
   { name: 'work', kind: 'choice', choices: ['cpu', 'device'], default: 'cpu', help: 'who processes the frames: the CPU, or a device' },
   { name: 'backend', kind: 'choice', choices: ['emulator', 'linux'], default: (process.env.DMABUF_BACKEND === 'linux' ? 'linux' : 'emulator') as 'emulator' | 'linux', help: "the kernel: this package's emulator or the host's Linux ('linux': needs the system heap, vgem and the koffi package); the default follows DMABUF_BACKEND" },
   { name: 'trace', kind: 'path', arg: 'FILE', help: 'write the fences and buffer lifetimes as Chrome trace-event JSON (Perfetto UI opens it)' },
-  { name: 'report', kind: 'path', arg: 'FILE', help: 'write a self-contained HTML timeline of the run' },
+  { name: 'report', kind: 'path', arg: 'FILE', help: 'write a self-contained HTML report: frame latency, stage busy/waiting time and what each wait waited for, the slowest frames, a zoomable timeline' },
   { name: 'bufinfo', kind: 'choice', arg: 'MODE', choices: ['summary', 'full', 'none'], default: 'summary', help: "bufinfo at mid-run: 'summary' (its first buffers and the totals), 'full' or 'none'" },
   { name: 'json', kind: 'flag', help: "print the run's summary as one JSON object, and nothing else, on stdout" },
 ] as const satisfies readonly OptionSpec[];
