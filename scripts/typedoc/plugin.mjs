@@ -21,8 +21,8 @@ export function load(app) {
           kind: 'text',
           text:
             ', made without blocking this thread: the promise settles when the kernel answers. A trailing ' +
-            '`{ signal }` (an AbortSignal) interrupts the call in the kernel as a signal would: it rejects with EINTR, or ' +
-            'completes if the kernel finished first.',
+            '`{ signal }` (an AbortSignal) interrupts the call in the kernel as a signal would (no waiter stays behind): ' +
+            "the promise rejects with the signal's reason, or settles with the call's result if the kernel answered first.",
         },
       ]);
     }
