@@ -4,6 +4,12 @@
  * place in the project where an errno is written as a number; everything
  * else names it. Syscalls return them negated.
  */
+/**
+ * Every errno name of Linux's generic table with its number
+ * (include/uapi/asm-generic/errno-base.h and errno.h; x86-64 uses it as is).
+ * The aliases EWOULDBLOCK and EDEADLOCK are not keys: {@link errnoName}
+ * gives one name per number.
+ */
 export const errnoNames = {
   // errno-base.h
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8,
@@ -31,22 +37,178 @@ export const errnoNames = {
   EOWNERDEAD: 130, ENOTRECOVERABLE: 131, ERFKILL: 132, EHWPOISON: 133,
 } as const;
 
+/** The name of an errno, e.g. 'EINVAL'. */
 export type UapiErrnoName = keyof typeof errnoNames;
 
+// The errnos the project uses, as constants. Positive, as userspace's errno
+// holds them; a syscall returns the negation.
+
 export const {
-  EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM,
-  EACCES, EFAULT, ENOTBLK, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE,
-  EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE,
-  EDEADLK, ENAMETOOLONG, ENOLCK, ENOSYS, ENOTEMPTY, ELOOP, ENOMSG, EIDRM, ENOSTR, ENODATA,
-  ETIME, ENOSR, EREMOTE, ENOLINK, EPROTO, EBADMSG, EOVERFLOW, ENOTUNIQ, EBADFD, EREMCHG,
-  EILSEQ, ENOTSOCK, EMSGSIZE, EPROTOTYPE, ENOPROTOOPT, EPROTONOSUPPORT, EOPNOTSUPP,
-  EADDRINUSE, ENETDOWN, ENOBUFS, ETIMEDOUT, ECONNREFUSED, EALREADY, EINPROGRESS, ESTALE,
-  EUCLEAN, EREMOTEIO, EDQUOT, ENOMEDIUM, EMEDIUMTYPE, ECANCELED, ENOKEY, EOWNERDEAD,
-  ENOTRECOVERABLE, ERFKILL, EHWPOISON,
+  /** Operation not permitted */
+  EPERM,
+  /** No such file or directory */
+  ENOENT,
+  /** No such process */
+  ESRCH,
+  /** Interrupted system call */
+  EINTR,
+  /** Input/output error */
+  EIO,
+  /** No such device or address */
+  ENXIO,
+  /** Argument list too long */
+  E2BIG,
+  /** Exec format error */
+  ENOEXEC,
+  /** Bad file descriptor */
+  EBADF,
+  /** No child processes */
+  ECHILD,
+  /** Resource temporarily unavailable (also EWOULDBLOCK) */
+  EAGAIN,
+  /** Cannot allocate memory */
+  ENOMEM,
+  /** Permission denied */
+  EACCES,
+  /** Bad address */
+  EFAULT,
+  /** Block device required */
+  ENOTBLK,
+  /** Device or resource busy */
+  EBUSY,
+  /** File exists */
+  EEXIST,
+  /** Invalid cross-device link */
+  EXDEV,
+  /** No such device */
+  ENODEV,
+  /** Not a directory */
+  ENOTDIR,
+  /** Is a directory */
+  EISDIR,
+  /** Invalid argument */
+  EINVAL,
+  /** Too many open files in system */
+  ENFILE,
+  /** Too many open files */
+  EMFILE,
+  /** Inappropriate ioctl for device (what an unknown ioctl request gets) */
+  ENOTTY,
+  /** Text file busy */
+  ETXTBSY,
+  /** File too large */
+  EFBIG,
+  /** No space left on device */
+  ENOSPC,
+  /** Illegal seek */
+  ESPIPE,
+  /** Read-only file system */
+  EROFS,
+  /** Too many links */
+  EMLINK,
+  /** Broken pipe */
+  EPIPE,
+  /** Numerical argument out of domain */
+  EDOM,
+  /** Numerical result out of range */
+  ERANGE,
+  /** Resource deadlock avoided (also EDEADLOCK) */
+  EDEADLK,
+  /** File name too long */
+  ENAMETOOLONG,
+  /** No locks available */
+  ENOLCK,
+  /** Function not implemented */
+  ENOSYS,
+  /** Directory not empty */
+  ENOTEMPTY,
+  /** Too many levels of symbolic links */
+  ELOOP,
+  /** No message of desired type */
+  ENOMSG,
+  /** Identifier removed */
+  EIDRM,
+  /** Device not a stream */
+  ENOSTR,
+  /** No data available */
+  ENODATA,
+  /** Timer expired */
+  ETIME,
+  /** Out of streams resources */
+  ENOSR,
+  /** Object is remote */
+  EREMOTE,
+  /** Link has been severed */
+  ENOLINK,
+  /** Protocol error */
+  EPROTO,
+  /** Bad message */
+  EBADMSG,
+  /** Value too large for defined data type */
+  EOVERFLOW,
+  /** Name not unique on network */
+  ENOTUNIQ,
+  /** File descriptor in bad state */
+  EBADFD,
+  /** Remote address changed */
+  EREMCHG,
+  /** Invalid or incomplete multibyte or wide character */
+  EILSEQ,
+  /** Socket operation on non-socket */
+  ENOTSOCK,
+  /** Message too long */
+  EMSGSIZE,
+  /** Protocol wrong type for socket */
+  EPROTOTYPE,
+  /** Protocol not available */
+  ENOPROTOOPT,
+  /** Protocol not supported */
+  EPROTONOSUPPORT,
+  /** Operation not supported */
+  EOPNOTSUPP,
+  /** Address already in use */
+  EADDRINUSE,
+  /** Network is down */
+  ENETDOWN,
+  /** No buffer space available */
+  ENOBUFS,
+  /** Connection timed out */
+  ETIMEDOUT,
+  /** Connection refused */
+  ECONNREFUSED,
+  /** Operation already in progress */
+  EALREADY,
+  /** Operation now in progress */
+  EINPROGRESS,
+  /** Stale file handle */
+  ESTALE,
+  /** Structure needs cleaning */
+  EUCLEAN,
+  /** Remote I/O error */
+  EREMOTEIO,
+  /** Disk quota exceeded */
+  EDQUOT,
+  /** No medium found */
+  ENOMEDIUM,
+  /** Wrong medium type */
+  EMEDIUMTYPE,
+  /** Operation canceled */
+  ECANCELED,
+  /** Required key not available */
+  ENOKEY,
+  /** Owner died */
+  EOWNERDEAD,
+  /** State not recoverable */
+  ENOTRECOVERABLE,
+  /** Operation not possible due to RF-kill */
+  ERFKILL,
+  /** Memory page has hardware error */
+  EHWPOISON,
 } = errnoNames;
 
-/** EWOULDBLOCK and EDEADLOCK are aliases in Linux. */
+/** Resource temporarily unavailable: Linux's other name for EAGAIN (a non-blocking call that would block). */
 export const EWOULDBLOCK = EAGAIN;
+/** Resource deadlock avoided: Linux's other name for EDEADLK. */
 export const EDEADLOCK = EDEADLK;
 
 const byNumber = new Map<number, UapiErrnoName>();
@@ -54,7 +216,19 @@ for (const [name, value] of Object.entries(errnoNames) as [UapiErrnoName, number
   if (!byNumber.has(value)) byNumber.set(value, name);
 }
 
-/** The name userspace knows an errno by (positive or negative), e.g. -22 -> 'EINVAL'; undefined for a number that is not one. */
+/**
+ * The name userspace knows an errno by (positive or negative), e.g. -22 ->
+ * 'EINVAL'; undefined for a number that is not one. An aliased number gets
+ * its main name (11 is 'EAGAIN', never 'EWOULDBLOCK').
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from 'dmabuf/uapi';
+ * const ret = -25; // what the kernel face returned for an unknown ioctl
+ * errnoName(ret); // → 'ENOTTY'
+ * errnoName(9999); // → undefined
+ * ```
+ */
 export function errnoName(errno: number): UapiErrnoName | undefined {
   return byNumber.get(Math.abs(errno));
 }

@@ -13,7 +13,7 @@ import { SW_SYNC_IOCTLS } from './sw_sync.js';
 import { UDMABUF_IOCTLS } from './udmabuf.js';
 import { DRM_IOCTLS } from './drm.js';
 
-/** All of them, header by header. */
+/** All of them, header by header. Each number appears once (checked at load, with its argument's size). */
 export const IOCTLS: readonly IoctlDecl[] = [
   ...DMA_BUF_IOCTLS, ...DMA_HEAP_IOCTLS, ...SYNC_FILE_IOCTLS, ...SW_SYNC_IOCTLS, ...UDMABUF_IOCTLS, ...DRM_IOCTLS,
 ];
@@ -26,7 +26,17 @@ for (const d of IOCTLS) {
   byRequest.set(d.request, d);
 }
 
-/** The ioctl a request number is (`ioctlInfo(DMA_HEAP_IOCTL_ALLOC).arg === dma_heap_allocation_data`), or undefined. */
+/**
+ * The ioctl a request number is (`ioctlInfo(DMA_HEAP_IOCTL_ALLOC).arg === dma_heap_allocation_data`), or undefined.
+ *
+ * @example
+ * ```ts
+ * import { dma_heap_allocation_data, ioctlInfo } from 'dmabuf/uapi';
+ * ioctlInfo(0x40086200)?.name; // → 'DMA_BUF_IOCTL_SYNC'
+ * ioctlInfo(0xc0184800)?.arg === dma_heap_allocation_data; // → true
+ * ioctlInfo(0xdead); // → undefined
+ * ```
+ */
 export function ioctlInfo(request: number): IoctlDecl | undefined {
   return byRequest.get(request >>> 0);
 }
@@ -36,6 +46,14 @@ export function ioctlInfo(request: number): IoctlDecl | undefined {
  * with its user pointers relocated (see relocatePointers()); any other
  * argument is copied as is (a string pointer's argument is the string, at
  * `base`). undefined for an unknown request.
+ *
+ * @example
+ * ```ts
+ * import { SYNC_IOC_FILE_INFO, relocateIoctlArg, restoreIoctlArg } from 'dmabuf/uapi';
+ * const moved = relocateIoctlArg(SYNC_IOC_FILE_INFO, arg, base, 1n << 63n)!; // 1n << 63n: non-canonical, so EFAULT
+ * // …copy moved.bytes to `base`, make the real ioctl, copy the bytes back into moved.bytes…
+ * arg.set(restoreIoctlArg(moved.bytes, moved.pointers));
+ * ```
  */
 export function relocateIoctlArg(request: number, arg: Uint8Array, base: bigint, fault: bigint): { bytes: Uint8Array; pointers: UserPointer[] } | undefined {
   const d = ioctlInfo(request);
@@ -44,7 +62,19 @@ export function relocateIoctlArg(request: number, arg: Uint8Array, base: bigint,
   return { bytes: arg.slice(), pointers: [] };
 }
 
-/** After the call: the bytes copied back, with the offsets restored. */
+/**
+ * After the call: the bytes copied back, with the offsets restored (in
+ * place; returned for chaining).
+ *
+ * @example
+ * ```ts
+ * import { SYNC_IOC_FILE_INFO, relocateIoctlArg, restoreIoctlArg, sync_file_info } from 'dmabuf/uapi';
+ * const moved = relocateIoctlArg(SYNC_IOC_FILE_INFO, arg, base, 1n << 63n)!;
+ * // …the real ioctl on moved.bytes at `base`; the bytes come back into moved.bytes…
+ * const out = restoreIoctlArg(moved.bytes, moved.pointers);
+ * sync_file_info.get(out, 'sync_fence_info'); // → 56n
+ * ```
+ */
 export function restoreIoctlArg(bytes: Uint8Array, pointers: readonly UserPointer[]): Uint8Array {
   restorePointers(bytes, pointers);
   return bytes;

@@ -4,18 +4,31 @@
  */
 import { field, struct, type StructValue } from './struct.js';
 
+/** The file-type bits of st_mode (include/uapi/linux/stat.h): `(st_mode & S_IFMT) === S_IFREG` and so on. */
 export const S_IFMT = 0o170000;
+/** File type: a socket. */
 export const S_IFSOCK = 0o140000;
+/** File type: a symbolic link. */
 export const S_IFLNK = 0o120000;
+/** File type: a regular file (a memfd is one). */
 export const S_IFREG = 0o100000;
+/** File type: a block device. */
 export const S_IFBLK = 0o060000;
+/** File type: a directory. */
 export const S_IFDIR = 0o040000;
+/** File type: a character device (/dev/dma_heap/*, /dev/udmabuf, /dev/dri/*). */
 export const S_IFCHR = 0o020000;
+/** File type: a FIFO (pipe). */
 export const S_IFIFO = 0o010000;
+/** Permission bits: the owner may read, write and search/execute. */
 export const S_IRWXU = 0o700;
+/** Permission bit: the owner may read. */
 export const S_IRUSR = 0o400;
+/** Permission bit: the owner may write. */
 export const S_IWUSR = 0o200;
+/** Permission bits: everyone may read (0444; a kernel shorthand from include/linux/stat.h, not in the uapi header). */
 export const S_IRUGO = 0o444;
+/** Permission bits: everyone may write (0222; kernel shorthand, include/linux/stat.h). */
 export const S_IWUGO = 0o222;
 
 /**

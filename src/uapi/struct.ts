@@ -71,11 +71,15 @@ export interface FlexDecl<S extends AnyStruct = AnyStruct> {
   readonly count: string;
 }
 
+/** A struct's fields by their C names: what {@link struct} takes. */
 export type Fields = Readonly<Record<string, FieldDecl | FlexDecl>>;
+/** Any struct declaration, whatever its fields (for code that walks declarations). */
 export type AnyStruct = Struct<any>;
 
-type ValueOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint : Uint8Array;
-type InputOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint | number : Uint8Array;
+/** What decode() and get() give for a C type: a number up to 32 bits, a bigint for 64, a Uint8Array for char[N]. */
+export type ValueOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint : Uint8Array;
+/** What encode() and set() take for a C type: as {@link ValueOfType}, but a 64-bit field also takes an integer number. */
+export type InputOfType<T> = T extends CNumberType ? number : T extends CBigType ? bigint | number : Uint8Array;
 
 /** The decoded value of a field. */
 export type FieldValue<D> = D extends FlexDecl<infer S> ? Decoded<S['fields']>[] : D extends FieldDecl<infer T> ? ValueOfType<T> : never;
@@ -90,22 +94,70 @@ export type StructValue<S extends AnyStruct> = Decoded<S['fields']>;
 /** The names of a struct's pointer fields. */
 export type PointerKeys<F extends Fields> = { [K in keyof F]: F[K] extends { readonly to: Pointee } ? K : never }[keyof F] & string;
 
-/** A field of C type `type` at byte `offset`. */
+/**
+ * A field of C type `type` at byte `offset`, for {@link struct}. The offset
+ * is the C compiler's (offsetof); struct() checks it is aligned and inside.
+ *
+ * @example
+ * ```ts
+ * import { field, struct } from 'dmabuf/uapi';
+ * const dma_buf_export_sync_file = struct('dma_buf_export_sync_file', 8, {
+ *   flags: field('__u32', 0),
+ *   fd: field('__s32', 4),
+ * });
+ * ```
+ */
 export function field<const T extends CType>(type: T, offset: number): FieldDecl<T> {
   return { type, offset };
 }
 
-/** A user-pointer field (`__u64` or `char *`) at `offset` that points to `to`. */
+/**
+ * A user-pointer field (`__u64` or `char *`) at `offset` that points to
+ * `to`: {@link records}, {@link bytes} or {@link cstring}. Declaring the
+ * pointee is what lets deref() and the native backend follow it.
+ *
+ * @example
+ * ```ts
+ * import { bytes, field, pointer, struct } from 'dmabuf/uapi';
+ * // struct drm_unique { __kernel_size_t unique_len; char *unique; }
+ * const drm_unique = struct('drm_unique', 16, {
+ *   unique_len: field('__kernel_size_t', 0),
+ *   unique: pointer('char *', 8, bytes('unique_len')),
+ * });
+ * ```
+ */
 export function pointer<const T extends '__u64' | 'char *', P extends Pointee>(type: T, offset: number, to: P): { readonly type: T; readonly offset: number; readonly to: P } {
   return { type, offset, to };
 }
 
-/** The pointee: `count` records of `of` (`count` names a field of the same struct). */
+/**
+ * The pointee: `count` records of `of` (`count` names a field of the same struct).
+ *
+ * @example
+ * ```ts
+ * import { field, pointer, records, struct, sync_fence_info } from 'dmabuf/uapi';
+ * // how struct sync_file_info declares its array of fence records
+ * const info = struct('sync_file_info', 56, {
+ *   num_fences: field('__u32', 40),
+ *   sync_fence_info: pointer('__u64', 48, records(sync_fence_info, 'num_fences')),
+ * });
+ * ```
+ */
 export function records<S extends AnyStruct>(of: S, count: string): RecordsPointee<S> {
   return { kind: 'records', of, count };
 }
 
-/** The pointee: `length` bytes (`length` names a field of the same struct). */
+/**
+ * The pointee: `length` bytes (`length` names a field of the same struct).
+ *
+ * @example
+ * ```ts
+ * import { bytes, drm_version } from 'dmabuf/uapi';
+ * // struct drm_version's name: a buffer of name_len bytes
+ * bytes('name_len'); // → { kind: 'bytes', length: 'name_len' }
+ * drm_version.fields.name.to; // → { kind: 'bytes', length: 'name_len' }
+ * ```
+ */
 export function bytes(length: string): BytesPointee {
   return { kind: 'bytes', length };
 }
@@ -113,7 +165,21 @@ export function bytes(length: string): BytesPointee {
 /** The pointee: a NUL-terminated string. */
 export const cstring: StringPointee = { kind: 'string' };
 
-/** An inline flexible array of `of` at `offset`, with `count` (a field of the same struct) items. */
+/**
+ * An inline flexible array of `of` at `offset` (the struct's size: it is
+ * the last member), with `count` (a field of the same struct) items.
+ *
+ * @example
+ * ```ts
+ * import { field, flex, struct, udmabuf_create_item } from 'dmabuf/uapi';
+ * // struct udmabuf_create_list { __u32 flags; __u32 count; struct udmabuf_create_item list[]; }
+ * const list = struct('udmabuf_create_list', 8, {
+ *   flags: field('__u32', 0),
+ *   count: field('__u32', 4),
+ *   list: flex(8, udmabuf_create_item, 'count'),
+ * });
+ * ```
+ */
 export function flex<S extends AnyStruct>(offset: number, of: S, count: string): FlexDecl<S> {
   return { type: 'flex', offset, of, count };
 }
@@ -123,7 +189,17 @@ function charArrayLength(type: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** sizeof a field's C type (a flexible array: 0). */
+/**
+ * sizeof a field's C type (a flexible array: 0). TypeError for a type the
+ * engine does not know.
+ *
+ * @example
+ * ```ts
+ * import { sizeofType } from 'dmabuf/uapi';
+ * sizeofType('__kernel_size_t'); // → 8
+ * sizeofType('char[32]'); // → 32
+ * ```
+ */
 export function sizeofType(type: CType | 'flex'): number {
   if (type === 'flex') return 0;
   const n = charArrayLength(type);
@@ -133,7 +209,17 @@ export function sizeofType(type: CType | 'flex'): number {
   return s.size;
 }
 
-/** Whether a C scalar type is signed (null for arrays). */
+/**
+ * Whether a C scalar type is signed (null for arrays).
+ *
+ * @example
+ * ```ts
+ * import { isSignedType } from 'dmabuf/uapi';
+ * isSignedType('__s32'); // → true
+ * isSignedType('char *'); // → false
+ * isSignedType('char[32]'); // → null
+ * ```
+ */
 export function isSignedType(type: CType): boolean | null {
   const s = SCALARS[type as CScalarType];
   return s ? s.signed : null;
@@ -191,7 +277,19 @@ function writeScalar(dv: DataView, type: CScalarType, at: number, v: number | bi
   }
 }
 
-/** A struct declaration: the codec and field access for one C struct. */
+/**
+ * A struct declaration: the codec and field access for one C struct. Made
+ * by {@link struct}, which checks the layout (alignment, overlaps, counts
+ * that name integer fields) and throws TypeError for a bad one.
+ *
+ * @example
+ * ```ts
+ * import { DMA_HEAP_IOCTL_ALLOC, O_CLOEXEC, O_RDWR, dma_heap_allocation_data } from 'dmabuf/uapi';
+ * const arg = dma_heap_allocation_data.encode({ len: 4096n, fd_flags: O_RDWR | O_CLOEXEC });
+ * proc.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg); // heap: an fd of /dev/dma_heap/system
+ * const { fd, len } = dma_heap_allocation_data.decode(arg); // fd: the new dma-buf; len: 4096n
+ * ```
+ */
 export class Struct<F extends Fields> {
   /** the flexible array member, if any */
   readonly flexName: string | null = null;
@@ -233,7 +331,17 @@ export class Struct<F extends Fields> {
     if (!c || c.type === 'flex' || charArrayLength(c.type) !== null) throw new TypeError(`struct ${this.name}.${key}: its count '${count}' is not an integer field`);
   }
 
-  /** A new struct's bytes: `values` set, the rest zero, any flexible array after it, then `extraBytes` of zeros. */
+  /**
+   * A new struct's bytes: `values` set, the rest zero, any flexible array
+   * after it, then `extraBytes` of zeros. TypeError for an unknown field or
+   * a value of the wrong kind, RangeError for one outside its C type.
+   *
+   * @example
+   * ```ts
+   * import { DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, dma_buf_sync } from 'dmabuf/uapi';
+   * dma_buf_sync.encode({ flags: DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ }); // → Uint8Array(8) [1, 0, 0, 0, 0, 0, 0, 0]
+   * ```
+   */
   encode(values: Input<F> = {}, extraBytes = 0): Uint8Array {
     const flexValues = this.flexName ? (values as Record<string, unknown>)[this.flexName] : undefined;
     const items = Array.isArray(flexValues) ? flexValues.length : 0;
@@ -248,6 +356,14 @@ export class Struct<F extends Fields> {
    * Write `values` into a struct at `offset` of `bytes`, leaving its other
    * bytes as they are. A flexible array's count is set to the number of
    * items unless `values` gives it.
+   *
+   * @example
+   * ```ts
+   * import { sync_merge_data } from 'dmabuf/uapi';
+   * const arg = new Uint8Array(64); // a struct sync_merge_data at offset 16 of a bigger buffer
+   * sync_merge_data.write(arg, { fd2: 7 }, 16);
+   * sync_merge_data.get(arg, 'fd2', 16); // → 7
+   * ```
    */
   write(bytes: Uint8Array, values: Input<F>, offset = 0): void {
     this.need(bytes, offset, this.size);
@@ -265,7 +381,19 @@ export class Struct<F extends Fields> {
     }
   }
 
-  /** Every field of the struct at `offset` of `bytes` (and a flexible array's `count` items). */
+  /**
+   * Every field of the struct at `offset` of `bytes` (and a flexible array's
+   * `count` items). RangeError if the struct does not fit.
+   *
+   * @example
+   * ```ts
+   * import { SYNC_IOC_FILE_INFO, cstr, sync_file_info } from 'dmabuf/uapi';
+   * const arg = sync_file_info.encode();
+   * proc.ioctl(fence, SYNC_IOC_FILE_INFO, arg); // fence: a sync_file fd
+   * const info = sync_file_info.decode(arg);
+   * console.log(cstr(info.name), info.status, info.num_fences); // its name, 1 once signaled (0 before), its fence count
+   * ```
+   */
   decode(bytes: Uint8Array, offset = 0): Decoded<F> {
     this.need(bytes, offset, this.size);
     const out: Record<string, unknown> = {};
@@ -273,7 +401,18 @@ export class Struct<F extends Fields> {
     return out as Decoded<F>;
   }
 
-  /** One field of the struct at `offset` of `bytes`. */
+  /**
+   * One field of the struct at `offset` of `bytes`, typed by its C type.
+   * TypeError for an unknown field name.
+   *
+   * @example
+   * ```ts
+   * import { SW_SYNC_IOC_CREATE_FENCE, sw_sync_create_fence_data } from 'dmabuf/uapi';
+   * const arg = sw_sync_create_fence_data.encode({ value: 1 });
+   * proc.ioctl(timeline, SW_SYNC_IOC_CREATE_FENCE, arg); // timeline: an fd of sw_sync
+   * const fence = sw_sync_create_fence_data.get(arg, 'fence'); // the new sync_file's fd
+   * ```
+   */
   get<K extends keyof F & string>(bytes: Uint8Array, name: K, offset = 0): FieldValue<F[K]> {
     const f = this.fieldOf(name);
     this.need(bytes, offset, this.size);
@@ -289,7 +428,19 @@ export class Struct<F extends Fields> {
     return readScalar(view(bytes), f.type as CScalarType, at) as FieldValue<F[K]>;
   }
 
-  /** Set one field of the struct at `offset` of `bytes` (a flexible array: its items, not its count). */
+  /**
+   * Set one field of the struct at `offset` of `bytes` (a flexible array: its
+   * items, not its count). Refuses a value outside the field's C type
+   * (RangeError) instead of wrapping it.
+   *
+   * @example
+   * ```ts
+   * import { sync_file_info } from 'dmabuf/uapi';
+   * const arg = sync_file_info.encode();
+   * sync_file_info.set(arg, 'num_fences', 2);
+   * sync_file_info.set(arg, 'num_fences', -1); // throws RangeError: out of range for __u32
+   * ```
+   */
   set<K extends keyof F & string>(bytes: Uint8Array, name: K, value: FieldInput<F[K]>, offset = 0): void {
     const f = this.fieldOf(name);
     const what = `struct ${this.name}.${name}`;
@@ -317,6 +468,15 @@ export class Struct<F extends Fields> {
    * What a pointer field points to, read from the same argument: the
    * records (decoded), the bytes, or the string's bytes before its NUL —
    * null for NULL. RangeError if it lies outside `bytes`.
+   *
+   * @example
+   * ```ts
+   * import { SYNC_IOC_FILE_INFO, sync_fence_info, sync_file_info } from 'dmabuf/uapi';
+   * // room for 2 records right after the struct; the pointer is their offset
+   * const arg = sync_file_info.encode({ num_fences: 2, sync_fence_info: 56n }, 2 * sync_fence_info.size);
+   * proc.ioctl(fence, SYNC_IOC_FILE_INFO, arg);
+   * for (const f of sync_file_info.deref(arg, 'sync_fence_info') ?? []) console.log(f.status, f.timestamp_ns);
+   * ```
    */
   deref<K extends PointerKeys<F>>(bytes: Uint8Array, name: K, offset = 0): DerefValue<F[K]> | null {
     const f = this.fieldOf(name) as FieldDecl;
@@ -347,37 +507,94 @@ export class Struct<F extends Fields> {
 /** What deref() gives for a pointer field. */
 export type DerefValue<D> = D extends { readonly to: RecordsPointee<infer S> } ? StructValue<S>[] : Uint8Array;
 
-/** Declare a struct: `struct(name, sizeof, { field: field('__u32', 0), … })`. */
+/**
+ * Declare a struct: `struct(name, sizeof, { field: field('__u32', 0), … })`,
+ * with the C names, size and offsets of Linux's header. TypeError for a
+ * layout that cannot be (a misaligned or overlapping field, one past the
+ * end).
+ *
+ * @example
+ * ```ts
+ * import { field, struct } from 'dmabuf/uapi';
+ * // struct sync_set_deadline { __u64 deadline_ns; __u64 pad; }
+ * const sync_set_deadline = struct('sync_set_deadline', 16, {
+ *   deadline_ns: field('__u64', 0),
+ *   pad: field('__u64', 8),
+ * });
+ * sync_set_deadline.encode({ deadline_ns: 1_000_000n }).length; // → 16
+ * ```
+ */
 export function struct<const F extends Fields>(name: string, size: number, fields: F): Struct<F> {
   return new Struct(name, size, fields);
 }
 
-/** A bare scalar argument (SW_SYNC_IOC_INC takes a pointer to a __u32). */
+/**
+ * A bare scalar argument (SW_SYNC_IOC_INC takes a pointer to a __u32): its
+ * codec, as {@link Struct}'s for a one-field struct.
+ *
+ * @example
+ * ```ts
+ * import { SW_SYNC_IOC_INC, Scalar } from 'dmabuf/uapi';
+ * const u32 = new Scalar('__u32'); // the same as the exported __u32
+ * proc.ioctl(timeline, SW_SYNC_IOC_INC, u32.encode(1)); // signal the next point
+ * ```
+ */
 export class Scalar<T extends CScalarType> {
   readonly size: number;
   constructor(readonly type: T) {
     this.size = SCALARS[type].size;
   }
 
+  /**
+   * The value's bytes (little-endian). TypeError or RangeError for a value
+   * the type cannot hold.
+   *
+   * @example
+   * ```ts
+   * import { __u32 } from 'dmabuf/uapi';
+   * __u32.encode(1); // → Uint8Array(4) [1, 0, 0, 0]
+   * ```
+   */
   encode(value: InputOfType<T>): Uint8Array {
     const b = new Uint8Array(this.size);
     writeScalar(view(b), this.type, 0, checkScalar(this.type, value, this.type));
     return b;
   }
 
+  /**
+   * The value at `offset` of `bytes`. RangeError if it does not fit.
+   *
+   * @example
+   * ```ts
+   * import { __u64 } from 'dmabuf/uapi';
+   * __u64.decode(new Uint8Array([0, 16, 0, 0, 0, 0, 0, 0])); // → 4096n
+   * ```
+   */
   decode(bytes: Uint8Array, offset = 0): ValueOfType<T> {
     if (offset < 0 || offset + this.size > bytes.length) throw new RangeError(`${this.type} at offset ${offset} does not fit ${bytes.length} bytes`);
     return readScalar(view(bytes), this.type, offset) as ValueOfType<T>;
   }
 }
 
+/** A __u32 argument: SW_SYNC_IOC_INC's increment, DMA_BUF_SET_NAME_A's size. */
 export const __u32 = new Scalar('__u32');
+/** A __u64 argument (as a bigint). */
 export const __u64 = new Scalar('__u64');
 
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
-/** The text of a C string: the bytes before the first NUL (all of them if none), as UTF-8. */
+/**
+ * The text of a C string: the bytes before the first NUL (all of them if
+ * none), as UTF-8. For the char[N] fields decode() gives.
+ *
+ * @example
+ * ```ts
+ * import { cbytes, cstr } from 'dmabuf/uapi';
+ * cstr(cbytes('frame', 32)); // → 'frame'
+ * cstr(new Uint8Array([0x73, 0x77, 0, 0x78])); // → 'sw'
+ * ```
+ */
 export function cstr(b: Uint8Array): string {
   const nul = b.indexOf(0);
   return utf8Decoder.decode(nul < 0 ? b : b.subarray(0, nul));
@@ -386,6 +603,13 @@ export function cstr(b: Uint8Array): string {
 /**
  * A char[n] holding `s`: its UTF-8 bytes, then NULs. RangeError if the
  * bytes and their NUL do not fit in n.
+ *
+ * @example
+ * ```ts
+ * import { cbytes, sync_merge_data } from 'dmabuf/uapi';
+ * const arg = sync_merge_data.encode({ name: cbytes('both', 32), fd2: other });
+ * cbytes('x'.repeat(32), 32); // throws RangeError: no room for the NUL
+ * ```
  */
 export function cbytes(s: string, n: number): Uint8Array {
   const enc = utf8Encoder.encode(s);
@@ -398,8 +622,15 @@ export function cbytes(s: string, n: number): Uint8Array {
 /**
  * The bytes a pointer field of the struct at `offset` references: count *
  * sizeof(record), its length field, or a string with its NUL (to the end
- * of the bytes if unterminated); null if the length is not a safe integer
- * or the string starts past the end.
+ * of the bytes if unterminated); null if the length is not a safe integer,
+ * the string starts past the end, or the field is not a pointer.
+ *
+ * @example
+ * ```ts
+ * import { pointeeLength, sync_file_info } from 'dmabuf/uapi';
+ * const arg = sync_file_info.encode({ num_fences: 2, sync_fence_info: 56n }, 160);
+ * pointeeLength(sync_file_info, 'sync_fence_info', arg, 0); // → { length: 160, count: 2, terminated: true }
+ * ```
  */
 export function pointeeLength(s: AnyStruct, name: string, bytes: Uint8Array, offset: number): { length: number; count: number; terminated: boolean } | null {
   const f = (s.fields as Fields)[name];

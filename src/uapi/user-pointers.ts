@@ -21,10 +21,19 @@ export interface UserPointer {
   readonly length: number;
   /** whether [target, target + length) lies inside the argument (a string: and is terminated) */
   readonly inside: boolean;
+  /** what the field's declaration says it points to */
   readonly to: Pointee;
 }
 
-/** The pointer fields of a declaration (not following pointers or arrays). */
+/**
+ * The pointer fields of a declaration (not following pointers or arrays).
+ *
+ * @example
+ * ```ts
+ * import { drm_version, pointerFields } from 'dmabuf/uapi';
+ * pointerFields(drm_version).map((p) => `${p.name}@${p.offset}`); // → ['name@24', 'date@40', 'desc@56']
+ * ```
+ */
 export function pointerFields(s: AnyStruct): { name: string; offset: number; to: Pointee }[] {
   return Object.entries(s.fields as Fields).flatMap(([name, f]) => (f.type !== 'flex' && f.to ? [{ name, offset: f.offset, to: f.to }] : []));
 }
@@ -33,7 +42,16 @@ export function pointerFields(s: AnyStruct): { name: string; offset: number; to:
  * Every non-NULL user pointer in an argument holding `s` at `offset`,
  * with the byte range each references: the struct's own pointer fields,
  * those of its flexible array's items, and those inside the records a
- * pointer references (when they lie inside the argument).
+ * pointer references (when they lie inside the argument). `prefix` starts
+ * each path (for the recursion).
+ *
+ * @example
+ * ```ts
+ * import { sync_fence_info, sync_file_info, userPointers } from 'dmabuf/uapi';
+ * const arg = sync_file_info.encode({ num_fences: 1, sync_fence_info: 56n }, sync_fence_info.size);
+ * const [p] = userPointers(sync_file_info, arg);
+ * [p.path, p.at, p.target, p.length, p.inside]; // → ['sync_fence_info', 48, 56n, 80, true]
+ * ```
  */
 export function userPointers(s: AnyStruct, bytes: Uint8Array, offset = 0, prefix = ''): UserPointer[] {
   const out: UserPointer[] = [];
@@ -70,6 +88,18 @@ function hasNestedPointers(s: AnyStruct): boolean {
  * address the kernel cannot copy to or from) when its range lies outside
  * the argument — so the call fails with EFAULT only if it uses it, as on
  * Linux. Returns the bytes and the pointers, for restorePointers().
+ *
+ * @example
+ * ```ts
+ * import { relocatePointers, restorePointers, sync_fence_info, sync_file_info } from 'dmabuf/uapi';
+ * const arg = sync_file_info.encode({ num_fences: 1, sync_fence_info: 56n }, sync_fence_info.size);
+ * const base = 0x7f00_0000_0000n; // where the copy goes in native memory
+ * const { bytes, pointers } = relocatePointers(sync_file_info, arg, base, 1n << 63n);
+ * sync_file_info.get(bytes, 'sync_fence_info'); // → 0x7f00_0000_0038n, base + 56
+ * // …the real ioctl fills `bytes` in native memory; copied back:
+ * restorePointers(bytes, pointers);
+ * sync_file_info.get(bytes, 'sync_fence_info'); // → 56n
+ * ```
  */
 export function relocatePointers(s: AnyStruct, bytes: Uint8Array, base: bigint, fault: bigint): { bytes: Uint8Array; pointers: UserPointer[] } {
   const pointers = userPointers(s, bytes);
@@ -79,7 +109,19 @@ export function relocatePointers(s: AnyStruct, bytes: Uint8Array, base: bigint, 
   return { bytes: copy, pointers };
 }
 
-/** Put the offsets back into the bytes copied back from native memory. */
+/**
+ * Put the offsets back into the bytes copied back from native memory (the
+ * second half of {@link relocatePointers}).
+ *
+ * @example
+ * ```ts
+ * import { relocatePointers, restorePointers, sync_file_info } from 'dmabuf/uapi';
+ * const { bytes, pointers } = relocatePointers(sync_file_info, arg, base, 1n << 63n);
+ * // …the bytes go to native memory at `base`, the ioctl runs, they come back into `bytes`…
+ * restorePointers(bytes, pointers);
+ * sync_file_info.get(bytes, 'sync_fence_info'); // → 56n, an offset into the argument again
+ * ```
+ */
 export function restorePointers(bytes: Uint8Array, pointers: readonly UserPointer[]): void {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const p of pointers) dv.setBigUint64(p.at, p.target, true);
