@@ -188,6 +188,8 @@ export const DRM_PRIME_CAP_EXPORT = 0x2;
 export const DRM_CAP_TIMESTAMP_MONOTONIC = 0x6;
 /** GET_CAP: 1 if the driver has DRM sync objects (vgem: 0). */
 export const DRM_CAP_SYNCOBJ = 0x13;
+/** GET_CAP: 1 if the driver's sync objects are timelines (vgem: 0). */
+export const DRM_CAP_SYNCOBJ_TIMELINE = 0x14;
 /** {@link drm_prime_handle} flag: the new dma-buf fd is close-on-exec (O_CLOEXEC's value). */
 export const DRM_CLOEXEC = 0o2000000;
 /** {@link drm_prime_handle} flag: the dma-buf fd is open read-write, so it can be mmap()ed for writing (O_RDWR's value). */

@@ -10,6 +10,8 @@ export const _IOC_NRBITS = 8;
 export const _IOC_TYPEBITS = 8;
 /** Width of the argument-size field (bits 16-29): the largest argument a request can name is 16 KiB - 1. */
 export const _IOC_SIZEBITS = 14;
+/** Width of the direction field (bits 30-31): _IOC_NONE, _IOC_WRITE, _IOC_READ or both. */
+export const _IOC_DIRBITS = 2;
 /** Where the command number starts. */
 export const _IOC_NRSHIFT = 0;
 /** Where the type field starts. */
@@ -27,7 +29,9 @@ export const _IOC_READ = 2;
 
 /**
  * _IOC(dir, type, nr, size) as an unsigned 32-bit number. `type` is the
- * driver's magic, as a number or a one-character string.
+ * driver's magic, as a number or a one-character string. A field that
+ * does not fit its bits is a RangeError (Linux refuses an oversized size at
+ * compile time, in _IOC_TYPECHECK; a wrapped one would name another ioctl).
  *
  * @example
  * ```ts
@@ -37,6 +41,10 @@ export const _IOC_READ = 2;
  */
 export function _IOC(dir: number, type: number | string, nr: number, size: number): number {
   const t = typeof type === 'string' ? type.charCodeAt(0) : type;
+  const fits = (v: number, bits: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** bits;
+  if (!fits(dir, _IOC_DIRBITS) || !fits(t, _IOC_TYPEBITS) || !fits(nr, _IOC_NRBITS) || !fits(size, _IOC_SIZEBITS)) {
+    throw new RangeError(`_IOC(${dir}, ${String(type)}, ${nr}, ${size}): dir < 4, type < 256, nr < 256 and size < 16384 are what fit in a request`);
+  }
   return ((dir << _IOC_DIRSHIFT) | (t << _IOC_TYPESHIFT) | (nr << _IOC_NRSHIFT) | (size << _IOC_SIZESHIFT)) >>> 0;
 }
 /**

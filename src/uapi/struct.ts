@@ -479,7 +479,8 @@ export class Struct<F extends Fields> {
    * ```
    */
   deref<K extends PointerKeys<F>>(bytes: Uint8Array, name: K, offset = 0): DerefValue<F[K]> | null {
-    const f = this.fieldOf(name) as FieldDecl;
+    const f = this.fieldOf(name) as FieldDecl | FlexDecl;
+    if (f.type === 'flex' || !f.to) throw new TypeError(`struct ${this.name}.${name} is not a pointer field`);
     const ptr = this.get(bytes, name, offset) as bigint;
     if (ptr === 0n) return null;
     const to = f.to!;
@@ -571,7 +572,7 @@ export class Scalar<T extends CScalarType> {
    * ```
    */
   decode(bytes: Uint8Array, offset = 0): ValueOfType<T> {
-    if (offset < 0 || offset + this.size > bytes.length) throw new RangeError(`${this.type} at offset ${offset} does not fit ${bytes.length} bytes`);
+    if (!Number.isInteger(offset) || offset < 0 || offset + this.size > bytes.length) throw new RangeError(`${this.type} at offset ${offset} does not fit ${bytes.length} bytes`);
     return readScalar(view(bytes), this.type, offset) as ValueOfType<T>;
   }
 }
@@ -633,7 +634,8 @@ export function cbytes(s: string, n: number): Uint8Array {
  * ```
  */
 export function pointeeLength(s: AnyStruct, name: string, bytes: Uint8Array, offset: number): { length: number; count: number; terminated: boolean } | null {
-  const f = (s.fields as Fields)[name];
+  const f = Object.prototype.hasOwnProperty.call(s.fields, name) ? (s.fields as Fields)[name] : undefined;
+  if (!f) throw new TypeError(`struct ${s.name} has no field '${name}'`);
   const to = f.type === 'flex' ? undefined : f.to;
   if (!to) return null;
   if (to.kind === 'string') {

@@ -18,8 +18,15 @@ import ts from 'typescript';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRIES: Record<string, string> = { dmabuf: 'src/index.ts', 'dmabuf/user': 'src/user/index.ts', 'dmabuf/uapi': 'src/uapi/index.ts' };
 
-/** What an example may use without making it: a process, a machine, a buffer, a pool, a sync file. */
+/**
+ * What an example may use without making it: a process, a machine, a
+ * buffer, a pool, a sync file; raw fds of a heap, a sync file, an sw_sync
+ * timeline and another sync file; an ioctl argument and its native address.
+ */
 const PRELUDE_GIVENS = `
+declare const heap: number, fence: number, timeline: number, other: number;
+declare const arg: Uint8Array;
+declare const base: bigint;
 declare const proc: Process;
 declare const machine: Machine;
 declare const frame: DmaBuffer;
@@ -75,7 +82,7 @@ test('every @example of the API reference type-checks', () => {
     }
   }
   const examples = [...files].sort().flatMap(examplesIn);
-  assert.ok(examples.length >= 25, `only ${examples.length} examples found: is the extraction broken?`);
+  assert.ok(examples.length >= 60, `only ${examples.length} examples found: is the extraction broken?`);
 
   // Each example as a module of its own, in the project (so 'node:' types and paths resolve).
   const virtual = new Map<string, Example>();

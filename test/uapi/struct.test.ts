@@ -218,3 +218,25 @@ describe('declarations are checked when made', () => {
     assert.throws(() => u.struct('bad', 8, { n: u.field('__u32', 0), l: u.flex(4, u.udmabuf_create_item, 'n') }), /at the end/);
   });
 });
+
+describe('bad requests to the engine say what is wrong', () => {
+  test('deref of a field that is not a pointer, pointeeLength of an unknown field: TypeErrors naming them', () => {
+    const arg = u.sync_file_info.encode();
+    assert.throws(() => u.sync_file_info.deref(arg, 'num_fences' as never), /sync_file_info\.num_fences is not a pointer field/);
+    assert.throws(() => u.pointeeLength(u.sync_file_info, 'nope', arg, 0), /sync_file_info has no field 'nope'/);
+  });
+  test('a scalar at a fractional offset is a RangeError, as a struct at one is', () => {
+    const b = new Uint8Array(16);
+    assert.throws(() => u.__u32.decode(b, 1.5), RangeError);
+    assert.throws(() => u.sync_merge_data.decode(new Uint8Array(64), 1.5), RangeError);
+  });
+  test('_IOC refuses a field that does not fit its bits (include/uapi/asm-generic/ioctl.h: a wrapped size names another request)', () => {
+    assert.equal(u._IOC(u._IOC_READ | u._IOC_WRITE, 'H', 0, 24), u.DMA_HEAP_IOCTL_ALLOC);
+    assert.equal(u._IOC(3, 0xff, 0xff, 0x3fff), 0xffffffff);
+    assert.throws(() => u._IOC(u._IOC_READ, 'b', 0, 0x4000), RangeError);
+    assert.throws(() => u._IOC(u._IOC_READ, 0x100, 0, 8), RangeError);
+    assert.throws(() => u._IOC(u._IOC_READ, 'b', 256, 8), RangeError);
+    assert.throws(() => u._IOC(4, 'b', 0, 8), RangeError);
+    assert.throws(() => u._IOW('b', 0, -1), RangeError);
+  });
+});
