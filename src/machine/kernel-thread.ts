@@ -33,7 +33,7 @@ import {
   CANCEL, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_LASTPID, DOORBELL_RING, H_ALIVE, H_EVENTS, H_EXITED, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
   INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type TraceRecord,
 } from './protocol.js';
-import { packAnswer, SYSCALL_BY_NR, unpackArgs, type Answer } from './syscalls.js';
+import { packAnswer, slotUnpacker, SYSCALL_BY_NR, type Answer, type SyscallSpec } from './syscalls.js';
 import { kernelHandlers } from './kernel-calls.js';
 
 const opts = (workerData?.options ?? {}) as BootOptions;
@@ -192,32 +192,70 @@ function restartToEintr(ret: number): number {
   return ret === -ERESTARTSYS || ret === -ERESTARTNOINTR || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK ? -EINTR : ret;
 }
 
-/** One syscall: the table's entry for the request, its handler, the answer. */
-async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<void> {
+/** Each syscall's unpacker, made once from the table. */
+const UNPACK = SYSCALL_BY_NR.map((s) => (s ? slotUnpacker(s) : null));
+
+/**
+ * One syscall: the table's entry for the request, its handler, the answer.
+ * A handler that answers at once (most do) is answered in the same turn,
+ * with no promise in between; one that returns a promise is answered when
+ * it settles.
+ */
+function run(p: Proc, slot: Slot, index: number, seq: number): void {
   const t = p.threads[index];
   t.beginCall();
   // A signal whose handler has not run yet interrupts the call at once, as a pending signal does in Linux.
   if (Atomics.load(p.header, H_SIGPENDING)) t.interrupt();
-  const s = SYSCALL_BY_NR[slot.ctl[SYSNO]];
+  const nr = slot.ctl[SYSNO];
+  const s = SYSCALL_BY_NR[nr];
+  if (!s) {
+    reply(p, slot, index, seq, { ret: -ENOSYS, out: null, side: null });
+    return;
+  }
+  let args: unknown[];
+  let r: unknown;
+  let t0 = 0;
+  try {
+    args = UNPACK[nr]!(slot, slot.ctl[INLEN]);
+    t0 = trace.on && s.key === 'poll' ? ktimeGet() : 0;
+    r = (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown)(t, ...args);
+  } catch (e) {
+    reply(p, slot, index, seq, kernelBug(s, t, e));
+    return;
+  }
+  if (r instanceof Promise) {
+    r.then(
+      (v) => reply(p, slot, index, seq, answerOf(s, t, v, args, t0)),
+      (e) => reply(p, slot, index, seq, kernelBug(s, t, e)),
+    );
+    return;
+  }
+  reply(p, slot, index, seq, answerOf(s, t, r, args, t0));
+}
+
+/** A kernel exception is a kernel bug: log it; the caller sees -EIO. */
+function kernelBug(s: SyscallSpec, t: Task, e: unknown): Answer {
+  process.stderr.write(`dmabuf kernel: syscall ${s.name} of pid ${t.pid}: ${(e as Error)?.stack ?? e}\n`);
+  return { ret: -EIO, out: null, side: null };
+}
+
+function answerOf(s: SyscallSpec & { key: string }, t: Task, r: unknown, args: unknown[], t0: number): Answer {
   let answer: Answer;
   try {
-    if (!s) answer = { ret: -ENOSYS, out: null, side: null };
-    else {
-      const args = unpackArgs(s, slot, slot.ctl[INLEN]);
-      const t0 = trace.on && s.key === 'poll' ? ktimeGet() : 0;
-      const r = await (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown)(t, ...args);
-      answer = packAnswer(s, r, args);
-      if (t0) {
-        const fds = args[0] as { fd: number; events: number }[];
-        const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
-        traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: args[1] as number, ret: answer.ret });
-      }
-    }
+    answer = packAnswer(s, r, args);
   } catch (e) {
-    // A kernel exception is a kernel bug: log it; the caller sees -EIO.
-    process.stderr.write(`dmabuf kernel: syscall ${s?.name ?? slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
-    answer = { ret: -EIO, out: null, side: null };
+    return kernelBug(s, t, e);
   }
+  if (t0) {
+    const fds = args[0] as { fd: number; events: number }[];
+    const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
+    traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: args[1] as number, ret: answer.ret });
+  }
+  return answer;
+}
+
+/** Write the answer into the slot and wake the caller. */
+function reply(p: Proc, slot: Slot, index: number, seq: number, answer: Answer): void {
   answer.ret = restartToEintr(answer.ret);
   p.busy[index] = false;
   running--;
@@ -303,8 +341,8 @@ function scan(): boolean {
       p.started[i] = ++startCount;
       running++;
       // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
-      if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
-      else void run(p, slot, i, req);
+      if (kconfig.PROVE_LOCKING) lockdepTask(() => run(p, slot, i, req));
+      else run(p, slot, i, req);
     }
   }
   return any;
@@ -323,15 +361,42 @@ async function loop(): Promise<void> {
   };
   Atomics.store(doorbell, DOORBELL_AWAKE, 1);
   let beat = 0;
+  // True once the microtask queue was seen empty after the last work (see below).
+  let drained = false;
+  // The clock is read once after a burst of work, not after each call: it costs as much as a call's own work.
+  let stamp = false;
   while (!stopping) {
+    // Read before the scan: a request the scan misses rang after this.
+    const ring = Atomics.load(doorbell, DOORBELL_RING);
     Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
     if (scan()) {
-      lastWork = ktimeGet();
+      stamp = true;
+      drained = false;
       await spinTurn();
       continue;
     }
-    if (ktimeGet() - lastWork < SPIN_NS) {
-      await spinTurn();
+    const now = ktimeGet();
+    if (stamp) {
+      lastWork = now;
+      stamp = false;
+    }
+    if (now - lastWork < SPIN_NS) {
+      if (!drained && (running > 0 || toWake.length > 0)) {
+        // Calls in progress (a poll a fence just woke, say): let every continuation the last
+        // calls set going run to its end before spinning (process.nextTick runs after them).
+        await new Promise((resolve) => process.nextTick(resolve));
+        drained = !toWake.length;
+        continue;
+      }
+      // Watch only the doorbell until it rings: a request is seen in nanoseconds, where a
+      // turn of this loop (scan, clock, await) takes hundreds. A yield now and then lets
+      // whatever kernel continuation is left (work that is not a call) go on.
+      for (let i = 1; Atomics.load(doorbell, DOORBELL_RING) === ring; i++) {
+        if ((i & 255) !== 0) continue;
+        Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
+        if (ktimeGet() - lastWork >= SPIN_NS) break;
+        await null;
+      }
       continue;
     }
     Atomics.store(doorbell, DOORBELL_AWAKE, 0);
