@@ -18,7 +18,7 @@ import { attach, type Process } from '../machine/process.js';
 import type { ProcessHandle } from '../machine/protocol.js';
 import * as u from '../uapi/index.js';
 import { DmaBuffer, DmaHeap, Timeline, type Access, type DmaBufferDescriptor } from '../user/index.js';
-import { checksum, grayPixel, sourcePixel } from './frames.js';
+import { WORKLOADS, type Work } from './frames.js';
 
 export interface StageData {
   role: 'producer' | 'processor' | 'consumer';
@@ -33,6 +33,8 @@ export interface StageData {
   next?: MessagePort[];
   /** from the previous stage(s): the consumer has one port per processor */
   prev?: MessagePort[];
+  /** who works on the pixels (frames.ts): the CPU (default), or devices, the stages touching a header and a tile */
+  work?: Work;
 }
 
 export interface StageReport {
@@ -42,6 +44,12 @@ export interface StageReport {
   /** bytes this stage posted to other threads */
   postedBytes: number;
   errors: string[];
+  /**
+   * CLOCK_MONOTONIC ms (process.hrtime, the same clock in every thread) of
+   * each frame: when the producer handed it on, when the consumer had
+   * checked it (latency and steady-state rate come from these)
+   */
+  stamps: number[];
 }
 
 interface FrameMsg {
@@ -51,6 +59,8 @@ interface FrameMsg {
 }
 
 const now = (): number => performance.now();
+/** CLOCK_MONOTONIC in ms: comparable across threads, unlike performance.now() */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 /** The longest any fence wait may take before the run is declared stuck. */
 const WAIT_MS = 10_000;
 
@@ -122,7 +132,8 @@ function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { vi
 
 async function run(d: StageData): Promise<StageReport> {
   const proc = attach(d.handle);
-  const report: StageReport = { role: d.role, waits: [], postedBytes: 0, errors: [] };
+  const report: StageReport = { role: d.role, waits: [], postedBytes: 0, errors: [], stamps: [] };
+  const work = WORKLOADS[d.work ?? 'cpu'];
   const post = (port: MessagePort | typeof parentPort, msg: object): void => {
     report.postedBytes += JSON.stringify(msg).length;
     port!.postMessage(msg);
@@ -151,9 +162,9 @@ async function run(d: StageData): Promise<StageReport> {
         // Implicit sync: every fence on the buffer (the consumer's read) before writing.
         report.waits.push(waitBuffer(bufs[i], 'write'));
         fenceBuffer(timeline, bufs[i], n + 1, 'write');
-        const px = views[i];
-        for (let y = 0, k = 0; y < d.height; y++) for (let x = 0; x < d.width; x++, k++) px[k] = sourcePixel(x, y, n);
+        work.produce(views[i], d.width, d.height, n);
         timeline.inc(1);
+        report.stamps.push(monotonicMs());
         post(next[n % next.length], { n, i });
       }
       // Drain: the last frames' readers, then let go.
@@ -171,9 +182,7 @@ async function run(d: StageData): Promise<StageReport> {
         const { n, i } = m;
         report.waits.push(waitBuffer(bufs[i], 'write'));
         fenceBuffer(timeline, bufs[i], mine, 'write');
-        const px = views[i];
-        for (let k = 0; k < px.length; k++) px[k] = grayPixel(px[k]);
-        const sum = checksum(px);
+        const sum = work.process(views[i], d.width, d.height, n);
         timeline.inc(1);
         post(next, { n, i, sum });
       }
@@ -191,16 +200,9 @@ async function run(d: StageData): Promise<StageReport> {
           // Hand the buffer back now: the producer's write wait covers this read fence.
           Atomics.add(credits, 0, 1);
           Atomics.notify(credits, 0);
-          const px = display.views[i];
-          const s = checksum(px);
-          if (s !== sum) report.errors.push(`frame ${n}: checksum ${s} != processor's ${sum}`);
-          for (let k = 0; k < px.length; k += 4099) {
-            const want = grayPixel(sourcePixel(k % d.width, Math.floor(k / d.width), n));
-            if (px[k] !== want) {
-              report.errors.push(`frame ${n}: pixel ${k} is 0x${px[k].toString(16)}, expected 0x${want.toString(16)}`);
-              break;
-            }
-          }
+          const wrong = work.check(display.views[i], d.width, d.height, n, sum!);
+          if (wrong) report.errors.push(wrong);
+          report.stamps.push(monotonicMs());
           timeline.inc(1);
           post(parentPort, { progress: n + 1 });
         }

@@ -31,7 +31,7 @@ import { kconfig } from '../kernel/lib/kconfig.js';
 import { lockdepTask } from '../kernel/locking/lockdep.js';
 import {
   CANCEL, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_LASTPID, DOORBELL_RING, H_ALIVE, H_EVENTS, H_EXITED, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
-  INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type TraceRecord,
+  INLEN, OUTLEN, REQ, RESP, SIDE, SLEEPING, SLOTS, Slot, SYSNO, WAITING, type TraceRecord,
 } from './protocol.js';
 import { packAnswer, slotUnpacker, SYSCALL_BY_NR, type Answer, type SyscallSpec } from './syscalls.js';
 import { kernelHandlers } from './kernel-calls.js';
@@ -43,6 +43,14 @@ const SPIN_NS = opts.spinNs ?? 50_000;
 const DOZE_SLICE_MS = opts.dozeSliceMs ?? 1;
 /** how long after the last request the thread dozes before parking, ns */
 const DOZE_NS = 100_000_000;
+/**
+ * A gap this long between two looks at the clock while spinning means the
+ * thread was off its CPU, ns: more threads want to run than there are
+ * CPUs, and a spinning kernel only takes the CPU from the processes that
+ * would call it. It then does not spin for CONTENDED_NS.
+ */
+const PREEMPTED_NS = 50_000;
+const CONTENDED_NS = 20_000_000;
 
 startKernel({ kconfig: opts.kconfig, memory: opts.memory });
 
@@ -192,8 +200,9 @@ function restartToEintr(ret: number): number {
   return ret === -ERESTARTSYS || ret === -ERESTARTNOINTR || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK ? -EINTR : ret;
 }
 
-/** Each syscall's unpacker, made once from the table. */
+/** Each syscall's unpacker and handler, by number, made once from the table. */
 const UNPACK = SYSCALL_BY_NR.map((s) => (s ? slotUnpacker(s) : null));
+const HANDLER = SYSCALL_BY_NR.map((s) => (s ? (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown) : null));
 
 /**
  * One syscall: the table's entry for the request, its handler, the answer.
@@ -218,7 +227,7 @@ function run(p: Proc, slot: Slot, index: number, seq: number): void {
   try {
     args = UNPACK[nr]!(slot, slot.ctl[INLEN]);
     t0 = trace.on && s.key === 'poll' ? ktimeGet() : 0;
-    r = (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown)(t, ...args);
+    r = HANDLER[nr]!(t, ...args);
   } catch (e) {
     reply(p, slot, index, seq, kernelBug(s, t, e));
     return;
@@ -317,6 +326,16 @@ function spinTurn(): Promise<void> | null {
   return toWake.length ? new Promise((resolve) => process.nextTick(resolve)) : null;
 }
 
+/** Every call still in progress once the kernel has run all it could is asleep: its caller should not spin (SLEEPING). */
+function markSleepers(): void {
+  if (running === 0) return;
+  for (const p of procs) {
+    for (let i = 0; i < SLOTS; i++) {
+      if (p.busy[i] && p.slots[i].ctl[SLEEPING] !== p.handled[i]) Atomics.store(p.slots[i].ctl, SLEEPING, p.handled[i]);
+    }
+  }
+}
+
 /** Start every request that is waiting, and interrupt the calls their callers cancelled; true if there was work. */
 function scan(): boolean {
   takeAttachMessages();
@@ -365,6 +384,8 @@ async function loop(): Promise<void> {
   let drained = false;
   // The clock is read once after a burst of work, not after each call: it costs as much as a call's own work.
   let stamp = false;
+  // No spinning before this time (ktime): the CPUs were found oversubscribed.
+  let contendedUntil = 0;
   while (!stopping) {
     // Read before the scan: a request the scan misses rang after this.
     const ring = Atomics.load(doorbell, DOORBELL_RING);
@@ -380,21 +401,29 @@ async function loop(): Promise<void> {
       lastWork = now;
       stamp = false;
     }
-    if (now - lastWork < SPIN_NS) {
+    if (now - lastWork < SPIN_NS && now >= contendedUntil) {
       if (!drained && (running > 0 || toWake.length > 0)) {
         // Calls in progress (a poll a fence just woke, say): let every continuation the last
         // calls set going run to its end before spinning (process.nextTick runs after them).
         await new Promise((resolve) => process.nextTick(resolve));
         drained = !toWake.length;
+        if (drained) markSleepers();
         continue;
       }
       // Watch only the doorbell until it rings: a request is seen in nanoseconds, where a
       // turn of this loop (scan, clock, await) takes hundreds. A yield now and then lets
       // whatever kernel continuation is left (work that is not a call) go on.
+      let last = now;
       for (let i = 1; Atomics.load(doorbell, DOORBELL_RING) === ring; i++) {
         if ((i & 255) !== 0) continue;
         Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
-        if (ktimeGet() - lastWork >= SPIN_NS) break;
+        const t = ktimeGet();
+        if (t - last > PREEMPTED_NS) {
+          contendedUntil = t + CONTENDED_NS;
+          break;
+        }
+        if (t - lastWork >= SPIN_NS) break;
+        last = t;
         await null;
       }
       continue;
@@ -412,6 +441,7 @@ async function loop(): Promise<void> {
         continue;
       }
       wakeCallers();
+      markSleepers();
       const r = Atomics.wait(doorbell, DOORBELL_RING, seen, DOZE_SLICE_MS);
       Atomics.store(doorbell, DOORBELL_AWAKE, 1);
       // A slice that ran out: timers are due. A ring: requests are served at

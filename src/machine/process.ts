@@ -13,7 +13,7 @@ import { RLIM_INFINITY, signalName } from '../uapi/signal.js';
 import { SyscallError } from './errors.js';
 import {
   CANCEL, DATA_SIZE, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_EVENTS, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
-  INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type ProcessHandle, type SideBody,
+  INLEN, OUTLEN, REQ, RESP, SIDE, SLEEPING, SLOTS, Slot, SYSNO, WAITING, type ProcessHandle, type SideBody,
 } from './protocol.js';
 import { ArgumentError, packArgs, slotPacker, SYSCALLS, writeRequest, type PollFdEntry, type Request, type SlotPacker, type SyscallName, type SyscallSpec } from './syscalls.js';
 import type { AsyncSyscalls, CallOptions, ProcessLike, Rlimit, SignalHandler, Syscalls } from './process-api.js';
@@ -38,6 +38,14 @@ const SPIN_MS = 0.05;
  * likewise stops when the lock owner is not running.
  */
 const STALL_MS = 0.01;
+/** A gap this long between two looks at the clock while spinning, ms: this thread was off its CPU (the CPUs are oversubscribed), so it blocks instead. */
+const PREEMPTED_MS = 0.02;
+/**
+ * How much longer a caller spins once the kernel says its call sleeps, ms:
+ * what another process is about to signal often lands within it, and
+ * beyond it spinning only takes the CPU from whoever is to wake the call.
+ */
+const SLEEP_GRACE_MS = 0.01;
 
 /** A slot's answer as the process reads it. */
 interface Answer {
@@ -386,15 +394,26 @@ export class Process implements ProcessLike {
     return a;
   }
 
-  /** Spin for answer `seq` for up to SPIN_MS, giving up early once the kernel's heartbeat stands still for STALL_MS. */
+  /**
+   * Spin for answer `seq` for up to SPIN_MS, giving up early once the
+   * kernel's heartbeat stands still for STALL_MS, this thread was off its
+   * CPU, or SLEEP_GRACE_MS after the kernel said the call sleeps (SLEEPING).
+   */
   private spin(slot: Slot, seq: number): void {
     let t = performance.now();
-    const until = t + SPIN_MS;
+    let until = t + SPIN_MS;
     let beat = Atomics.load(this.doorbell, DOORBELL_BEAT);
     let beatAt = t;
+    let asleep = false;
     for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) {
       if ((i & 63) !== 0) continue;
+      const prev = t;
       t = performance.now();
+      if (t - prev > PREEMPTED_MS) return;
+      if (!asleep && Atomics.load(slot.ctl, SLEEPING) === seq) {
+        asleep = true;
+        until = Math.min(until, t + SLEEP_GRACE_MS);
+      }
       const b = Atomics.load(this.doorbell, DOORBELL_BEAT);
       if (b !== beat) {
         beat = b;

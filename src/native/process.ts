@@ -886,3 +886,6 @@ function fromNode(e: unknown, path: string): unknown {
   if (typeof err.errno !== 'number') return e;
   return new NativeSyscallError(err.errno, err.syscall ?? 'open', undefined, path);
 }
+
+// The package's attach() finds the class here: it loads this module only in threads that may need it.
+(globalThis as Record<symbol, unknown>)[Symbol.for('dmabuf.NativeProcess')] = NativeProcess;
