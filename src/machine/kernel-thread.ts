@@ -1,7 +1,9 @@
 /**
  * The kernel thread: boots the kernel and serves every process's syscall
  * slots. After work it spins briefly for the next request (so a busy
- * machine answers in microseconds). Then, for a while, it dozes: it blocks
+ * machine answers in microseconds), unless it has found the CPUs
+ * oversubscribed (it was preempted while spinning: then spinning only
+ * takes the CPU from the processes that would call it). Then, for a while, it dozes: it blocks
  * on the doorbell with Atomics.wait in short slices, going back to its
  * event loop between slices for timers and messages (a blocked thread
  * wakes in tens of microseconds; Atomics.waitAsync costs an event-loop
