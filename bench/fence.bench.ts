@@ -56,12 +56,15 @@ async function promiseCycleBatch(n: number): Promise<void> {
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
 
-  // 1. create + add_callback + signal
-  const [fence, batch] = await compareAsync(async () => opsPerSec(fenceCycle), () => opsPerSecAsync(promiseCycleBatch));
+  // 1. create + add_callback + signal: five consecutive runs (each the best of 5 interleaved rounds), every one ≥ 3x
+  const runs: [number, number][] = [];
+  for (let r = 0; r < 5; r++) runs.push(await compareAsync(async () => opsPerSec(fenceCycle), () => opsPerSecAsync(promiseCycleBatch)));
+  const ratios = runs.map(([f, p]) => f / p);
+  const worst = runs[ratios.indexOf(Math.min(...ratios))];
   rows.push({
-    name: 'fence create+add_callback+signal', value: fence, unit: 'ops/s',
-    baseline: { name: 'Promise create+then+resolve', value: batch },
-    ratio: fence / batch, target: '>= 3x', pass: fence / batch >= 3,
+    name: 'fence create+add_callback+signal (the worst of 5 runs)', value: worst[0], unit: 'ops/s',
+    baseline: { name: 'Promise create+then+resolve', value: worst[1] },
+    ratio: worst[0] / worst[1], target: '≥ 3x in every run', pass: Math.min(...ratios) >= 3, note: `ratios ${ratios.map((x) => x.toFixed(2)).join(', ')}`,
   });
   const [fence2, each] = await compareAsync(async () => opsPerSec(fenceCycle), () => opsPerSecAsync(promiseCycleEach));
   rows.push({
@@ -131,7 +134,40 @@ export async function run(): Promise<Row[]> {
   });
   for (const f of inputs) f.put();
 
-  // 4. memory: 1M pending fences
+  // 4. signal cost per fence against the fences pending (each with one callback), signalled in creation order
+  const perSignal: [number, number][] = [];
+  for (const n of [1000, 10_000, 100_000, 1_000_000]) {
+    let best = Infinity;
+    for (let r = 0; r < (n >= 1_000_000 ? 2 : 4); r++) {
+      const fences: DmaFence[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const f = new DmaFence(ops, 9, i);
+        f.addCallback(new DmaFenceCb(), onSignal);
+        fences[i] = f;
+      }
+      // Small sets are signalled many times over (fresh fences each pass) so that every point times ≥ 1M signals.
+      const passes = Math.max(1, Math.floor(1_000_000 / n));
+      const sets = [fences, ...Array.from({ length: passes - 1 }, () => fences.map((_, i) => {
+        const f = new DmaFence(ops, 9, i);
+        f.addCallback(new DmaFenceCb(), onSignal);
+        return f;
+      }))];
+      const t0 = performance.now();
+      for (const set of sets) for (let i = 0; i < n; i++) set[i].signal();
+      best = Math.min(best, ((performance.now() - t0) * 1e6) / (n * passes));
+      for (const set of sets) for (let i = 0; i < n; i++) set[i].put();
+    }
+    perSignal.push([n, best]);
+  }
+  const fastest = Math.min(...perSignal.map(([, v]) => v));
+  for (const [n, v] of perSignal) {
+    rows.push({
+      name: `signal one of ${n.toLocaleString('en')} pending fences (one callback each)`, value: v, unit: 'ns', baseline: { name: 'the cheapest point', value: fastest },
+      ratio: v / fastest, target: '≤ 2x across the range', pass: v <= 2 * fastest,
+    });
+  }
+
+  // 5. memory: 1M pending fences
   gc();
   const before = process.memoryUsage().heapUsed;
   const N = 1_000_000;

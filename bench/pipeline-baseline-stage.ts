@@ -2,15 +2,17 @@
  * The pipeline demo's three stages without dma-bufs, for the benchmark's
  * baselines: frames travel by postMessage, either copied (structured
  * clone) or transferred (the ArrayBuffer moves and comes back to the
- * producer the same way, as the ring). Same pixels, same transform, same
- * checks as src/cli/pipeline-stage.ts.
+ * producer the same way, as the ring). Same workload (src/cli/frames.ts:
+ * 'cpu' or 'device'), same checks and the same time stamps as
+ * src/cli/pipeline-stage.ts.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { checksum, grayPixel, sourcePixel } from '../src/cli/frames.js';
+import { WORKLOADS, type Work } from '../src/cli/frames.js';
 
 interface Data {
   role: 'producer' | 'processor' | 'consumer';
   mode: 'copy' | 'transfer';
+  work: Work;
   width: number;
   height: number;
   ring: number;
@@ -23,7 +25,11 @@ interface Data {
 
 const d = workerData as Data;
 const bytes = d.width * d.height * 4;
+const work = WORKLOADS[d.work];
 const xfer = (b: ArrayBuffer): ArrayBuffer[] => (d.mode === 'transfer' ? [b] : []);
+/** CLOCK_MONOTONIC in ms, as the dma-buf stages stamp their frames */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const stamps: number[] = [];
 
 async function producer(): Promise<void> {
   const free: ArrayBuffer[] = Array.from({ length: d.ring }, () => new ArrayBuffer(bytes));
@@ -39,30 +45,28 @@ async function producer(): Promise<void> {
     wake = null;
     const buf = d.mode === 'transfer' ? free.shift()! : free[n % d.ring];
     if (d.mode === 'copy') credits--;
-    const px = new Uint32Array(buf);
-    for (let y = 0, k = 0; y < d.height; y++) for (let x = 0; x < d.width; x++, k++) px[k] = sourcePixel(x, y, n);
+    work.produce(new Uint32Array(buf), d.width, d.height, n);
+    stamps.push(monotonicMs());
     d.next!.postMessage({ n, buf }, xfer(buf));
   }
+  parentPort!.postMessage({ role: 'producer', stamps });
 }
 
 function processor(): void {
   d.prev!.on('message', ({ n, buf }: { n: number; buf: ArrayBuffer }) => {
-    const px = new Uint32Array(buf);
-    for (let k = 0; k < px.length; k++) px[k] = grayPixel(px[k]);
-    d.next!.postMessage({ n, buf, sum: checksum(px) }, xfer(buf));
+    const sum = work.process(new Uint32Array(buf), d.width, d.height, n);
+    d.next!.postMessage({ n, buf, sum }, xfer(buf));
   });
 }
 
 function consumer(): void {
   let done = 0;
   d.prev!.on('message', ({ n, buf, sum }: { n: number; buf: ArrayBuffer; sum: number }) => {
-    const px = new Uint32Array(buf);
-    if (checksum(px) !== sum) throw new Error(`frame ${n}: checksum mismatch`);
-    for (let k = 0; k < px.length; k += 4099) {
-      if (px[k] !== grayPixel(sourcePixel(k % d.width, Math.floor(k / d.width), n))) throw new Error(`frame ${n}: pixel ${k} wrong`);
-    }
+    const wrong = work.check(new Uint32Array(buf), d.width, d.height, n, sum);
+    if (wrong) throw new Error(wrong);
+    stamps.push(monotonicMs());
     d.back!.postMessage(d.mode === 'transfer' ? buf : 1, xfer(buf));
-    if (++done === d.frames) parentPort!.postMessage('done');
+    if (++done === d.frames) parentPort!.postMessage({ role: 'consumer', stamps });
   });
 }
 

@@ -9,11 +9,15 @@
  *   'dmabuf/uapi'; the userspace library is 'dmabuf/user'.
  *
  * Importing this module loads no kernel code: a worker that attaches to a
- * machine loads only the process side.
+ * machine loads only the process side. The native backend's process module
+ * (some twenty files) is loaded only in a thread that may attach a native
+ * handle (see nativeHandleExpected), so that a worker of the emulated
+ * machine starts fast.
  */
+import { isMainThread, workerData } from 'node:worker_threads';
 import { boot as bootEmulator, type BootOptions } from './machine/boot.js';
 import { attach as attachEmulated } from './machine/process.js';
-import { NativeProcess, type NativeProcessHandle } from './native/process.js';
+import type { NativeProcess, NativeProcessHandle } from './native/process.js';
 import { SyscallError } from './machine/errors.js';
 import { EINVAL } from './uapi/errno.js';
 import type { MachineLike, ProcessHandleLike, ProcessLike } from './machine/process-api.js';
@@ -28,6 +32,23 @@ export type {
 export { SyscallError } from './machine/errors.js';
 export type { TraceRecord, ProcessHandle as EmulatedProcessHandle } from './machine/protocol.js';
 export type { Stat } from './uapi/stat.js';
+
+/**
+ * Whether attach() may be handed a native process handle in this thread:
+ * the main thread, a process whose environment chooses the native backend,
+ * or a worker whose workerData holds a native handle (itself, or as one of
+ * its properties, as `workerData.handle`).
+ */
+function nativeHandleExpected(): boolean {
+  if (isMainThread || process.env.DMABUF_BACKEND === 'linux') return true;
+  const isNative = (v: unknown): boolean => typeof v === 'object' && v !== null && (v as { backend?: unknown }).backend === 'linux';
+  if (isNative(workerData)) return true;
+  return typeof workerData === 'object' && workerData !== null && Object.values(workerData as object).some(isNative);
+}
+
+/** Where the native process module puts its class when it loads in a thread (by this module, or by `import 'dmabuf/native'`). */
+const NATIVE_PROCESS = Symbol.for('dmabuf.NativeProcess');
+if (nativeHandleExpected()) await import('./native/process.js');
 
 /** The backend a boot() without one uses: DMABUF_BACKEND, else the emulator. */
 function defaultBackend(): 'emulator' | 'linux' {
@@ -75,6 +96,12 @@ export async function boot(options: BootOptions = {}): Promise<MachineLike> {
  * ```
  */
 export function attach(handle: ProcessHandleLike): ProcessLike {
-  if (handle.backend === 'linux') return new NativeProcess(handle as unknown as NativeProcessHandle);
+  if (handle.backend === 'linux') {
+    const NativeProcessClass = (globalThis as Record<symbol, typeof NativeProcess | undefined>)[NATIVE_PROCESS];
+    if (!NativeProcessClass) {
+      throw new SyscallError(-EINVAL, 'attach', "(a native process handle in a worker that was not handed one in its workerData: import 'dmabuf/native' before attaching it)");
+    }
+    return new NativeProcessClass(handle as unknown as NativeProcessHandle);
+  }
   return attachEmulated(handle as ProcessHandle);
 }

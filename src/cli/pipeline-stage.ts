@@ -17,7 +17,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { attach, type Process, type ProcessHandle } from '../index.js';
 import * as u from '../uapi/index.js';
 import { DmaBuffer, DmaHeap, openDrmDevice, Timeline, type Access, type DmaBufferDescriptor } from '../user/index.js';
-import { checksum, grayPixel, sourcePixel } from './frames.js';
+import { WORKLOADS, type Work } from './frames.js';
 import { FrameMarks, type FrameMark } from './report/marks.js';
 
 export interface StageData {
@@ -35,6 +35,8 @@ export interface StageData {
   prev?: MessagePort[];
   /** note each frame's times for the trace (StageReport.marks) */
   trace?: boolean;
+  /** who works on the pixels (frames.ts): the CPU (default), or devices, the stages touching a header and a tile */
+  work?: Work;
 }
 
 export interface StageReport {
@@ -46,6 +48,12 @@ export interface StageReport {
   errors: string[];
   /** each frame's times, when traced */
   marks: FrameMark[];
+  /**
+   * CLOCK_MONOTONIC ms (process.hrtime, the same clock in every thread) of
+   * each frame: when the producer handed it on, when the consumer had
+   * checked it (latency and steady-state rate come from these)
+   */
+  stamps: number[];
 }
 
 interface FrameMsg {
@@ -55,6 +63,8 @@ interface FrameMsg {
 }
 
 const now = (): number => performance.now();
+/** CLOCK_MONOTONIC in ms: comparable across threads, unlike performance.now() */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 /** The longest any fence wait may take before the run is declared stuck. */
 const WAIT_MS = 10_000;
 
@@ -76,7 +86,7 @@ function waitBuffer(buf: DmaBuffer, access: Access): number {
 }
 
 /** DMA_BUF_IOCTL_SYNC START or END: the bracket Linux asks around CPU access through a mapping (START does not block here: the fences were waited for). */
-function cpuSync(buf: DmaBuffer, access: Access, end: boolean): void {
+function cpuAccessSync(buf: DmaBuffer, access: Access, end: boolean): void {
   const dir = access === 'read' ? u.DMA_BUF_SYNC_READ : access === 'write' ? u.DMA_BUF_SYNC_WRITE : u.DMA_BUF_SYNC_RW;
   const flags = (end ? u.DMA_BUF_SYNC_END : u.DMA_BUF_SYNC_START) | dir;
   buf.proc.ioctl(buf.fd, u.DMA_BUF_IOCTL_SYNC, u.dma_buf_sync.encode({ flags: BigInt(flags) }));
@@ -137,7 +147,11 @@ function primeImport(proc: Process, bufs: DmaBuffer[], frameBytes: number): { vi
 async function run(d: StageData): Promise<StageReport> {
   const proc = attach(d.handle);
   const marks = new FrameMarks(d.trace === true, proc.pid, d.role);
-  const report: StageReport = { role: d.role, waits: [], postedBytes: 0, errors: [], marks: marks.marks };
+  const report: StageReport = { role: d.role, waits: [], postedBytes: 0, errors: [], marks: marks.marks, stamps: [] };
+  const work = WORKLOADS[d.work ?? 'cpu'];
+  // A device reaches the buffer through its own mapping, ordered by the fences alone: only the CPU
+  // workload brackets its access with DMA_BUF_IOCTL_SYNC.
+  const cpuSync = (d.work ?? 'cpu') === 'cpu' ? cpuAccessSync : (): void => {};
   const post = (port: MessagePort | typeof parentPort, msg: object): void => {
     report.postedBytes += JSON.stringify(msg).length;
     port!.postMessage(msg);
@@ -170,11 +184,11 @@ async function run(d: StageData): Promise<StageReport> {
         marks.step();
         cpuSync(bufs[i], 'write', false);
         fenceBuffer(timeline, bufs[i], n + 1, 'write');
-        const px = views[i];
-        for (let y = 0, k = 0; y < d.height; y++) for (let x = 0; x < d.width; x++, k++) px[k] = sourcePixel(x, y, n);
+        work.produce(views[i], d.width, d.height, n);
         cpuSync(bufs[i], 'write', true);
         timeline.inc(1);
         marks.done(n, i, n + 1);
+        report.stamps.push(monotonicMs());
         post(next[n % next.length], { n, i });
       }
       // Drain: the last frames' readers, then let go.
@@ -196,9 +210,7 @@ async function run(d: StageData): Promise<StageReport> {
         marks.step();
         cpuSync(bufs[i], 'readwrite', false);
         fenceBuffer(timeline, bufs[i], mine, 'write');
-        const px = views[i];
-        for (let k = 0; k < px.length; k++) px[k] = grayPixel(px[k]);
-        const sum = checksum(px);
+        const sum = work.process(views[i], d.width, d.height, n);
         cpuSync(bufs[i], 'readwrite', true);
         timeline.inc(1);
         marks.done(n, i, mine);
@@ -222,17 +234,10 @@ async function run(d: StageData): Promise<StageReport> {
           // Hand the buffer back now: the producer's write wait covers this read fence.
           Atomics.add(credits, 0, 1);
           Atomics.notify(credits, 0);
-          const px = display.views[i];
-          const s = checksum(px);
-          if (s !== sum) report.errors.push(`frame ${n}: checksum ${s} != processor's ${sum}`);
-          for (let k = 0; k < px.length; k += 4099) {
-            const want = grayPixel(sourcePixel(k % d.width, Math.floor(k / d.width), n));
-            if (px[k] !== want) {
-              report.errors.push(`frame ${n}: pixel ${k} is 0x${px[k].toString(16)}, expected 0x${want.toString(16)}`);
-              break;
-            }
-          }
+          const wrong = work.check(display.views[i], d.width, d.height, n, sum!);
+          if (wrong) report.errors.push(wrong);
           cpuSync(bufs[i], 'read', true);
+          report.stamps.push(monotonicMs());
           timeline.inc(1);
           marks.done(n, i, n + 1);
           post(parentPort, { progress: n + 1 });

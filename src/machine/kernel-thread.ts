@@ -1,7 +1,9 @@
 /**
  * The kernel thread: boots the kernel and serves every process's syscall
  * slots. After work it spins briefly for the next request (so a busy
- * machine answers in microseconds). Then, for a while, it dozes: it blocks
+ * machine answers in microseconds), unless it has found the CPUs
+ * oversubscribed (it was preempted while spinning: then spinning only
+ * takes the CPU from the processes that would call it). Then, for a while, it dozes: it blocks
  * on the doorbell with Atomics.wait in short slices, going back to its
  * event loop between slices for timers and messages (a blocked thread
  * wakes in tens of microseconds; Atomics.waitAsync costs an event-loop
@@ -31,9 +33,9 @@ import { kconfig } from '../kernel/lib/kconfig.js';
 import { lockdepTask } from '../kernel/locking/lockdep.js';
 import {
   CANCEL, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_LASTPID, DOORBELL_RING, H_ALIVE, H_EVENTS, H_EXITED, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
-  INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type TraceRecord,
+  INLEN, OUTLEN, REQ, RESP, SIDE, SLEEPING, SLOTS, Slot, SYSNO, WAITING, type TraceRecord,
 } from './protocol.js';
-import { packAnswer, SYSCALL_BY_NR, unpackArgs, type Answer } from './syscalls.js';
+import { packAnswer, slotUnpacker, SYSCALL_BY_NR, type Answer, type SyscallSpec } from './syscalls.js';
 import { kernelHandlers } from './kernel-calls.js';
 
 const opts = (workerData?.options ?? {}) as BootOptions;
@@ -43,6 +45,14 @@ const SPIN_NS = opts.spinNs ?? 50_000;
 const DOZE_SLICE_MS = opts.dozeSliceMs ?? 1;
 /** how long after the last request the thread dozes before parking, ns */
 const DOZE_NS = 100_000_000;
+/**
+ * A gap this long between two looks at the clock while spinning means the
+ * thread was off its CPU, ns: more threads want to run than there are
+ * CPUs, and a spinning kernel only takes the CPU from the processes that
+ * would call it. It then does not spin for CONTENDED_NS.
+ */
+const PREEMPTED_NS = 50_000;
+const CONTENDED_NS = 20_000_000;
 
 startKernel({ kconfig: opts.kconfig, memory: opts.memory });
 
@@ -192,32 +202,71 @@ function restartToEintr(ret: number): number {
   return ret === -ERESTARTSYS || ret === -ERESTARTNOINTR || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK ? -EINTR : ret;
 }
 
-/** One syscall: the table's entry for the request, its handler, the answer. */
-async function run(p: Proc, slot: Slot, index: number, seq: number): Promise<void> {
+/** Each syscall's unpacker and handler, by number, made once from the table. */
+const UNPACK = SYSCALL_BY_NR.map((s) => (s ? slotUnpacker(s) : null));
+const HANDLER = SYSCALL_BY_NR.map((s) => (s ? (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown) : null));
+
+/**
+ * One syscall: the table's entry for the request, its handler, the answer.
+ * A handler that answers at once (most do) is answered in the same turn,
+ * with no promise in between; one that returns a promise is answered when
+ * it settles.
+ */
+function run(p: Proc, slot: Slot, index: number, seq: number): void {
   const t = p.threads[index];
   t.beginCall();
   // A signal whose handler has not run yet interrupts the call at once, as a pending signal does in Linux.
   if (Atomics.load(p.header, H_SIGPENDING)) t.interrupt();
-  const s = SYSCALL_BY_NR[slot.ctl[SYSNO]];
+  const nr = slot.ctl[SYSNO];
+  const s = SYSCALL_BY_NR[nr];
+  if (!s) {
+    reply(p, slot, index, seq, { ret: -ENOSYS, out: null, side: null });
+    return;
+  }
+  let args: unknown[];
+  let r: unknown;
+  let t0 = 0;
+  try {
+    args = UNPACK[nr]!(slot, slot.ctl[INLEN]);
+    t0 = trace.on && s.key === 'poll' ? ktimeGet() : 0;
+    r = HANDLER[nr]!(t, ...args);
+  } catch (e) {
+    reply(p, slot, index, seq, kernelBug(s, t, e));
+    return;
+  }
+  if (r instanceof Promise) {
+    r.then(
+      (v) => reply(p, slot, index, seq, answerOf(s, t, v, args, t0)),
+      (e) => reply(p, slot, index, seq, kernelBug(s, t, e)),
+    );
+    return;
+  }
+  reply(p, slot, index, seq, answerOf(s, t, r, args, t0));
+}
+
+/** A kernel exception is a kernel bug: log it; the caller sees -EIO. */
+function kernelBug(s: SyscallSpec, t: Task, e: unknown): Answer {
+  process.stderr.write(`dmabuf kernel: syscall ${s.name} of pid ${t.pid}: ${(e as Error)?.stack ?? e}\n`);
+  return { ret: -EIO, out: null, side: null };
+}
+
+function answerOf(s: SyscallSpec & { key: string }, t: Task, r: unknown, args: unknown[], t0: number): Answer {
   let answer: Answer;
   try {
-    if (!s) answer = { ret: -ENOSYS, out: null, side: null };
-    else {
-      const args = unpackArgs(s, slot, slot.ctl[INLEN]);
-      const t0 = trace.on && s.key === 'poll' ? ktimeGet() : 0;
-      const r = await (handlers[s.key] as (t: Task, ...a: unknown[]) => unknown)(t, ...args);
-      answer = packAnswer(s, r, args);
-      if (t0) {
-        const fds = args[0] as { fd: number; events: number }[];
-        const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
-        traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: args[1] as number, ret: answer.ret });
-      }
-    }
+    answer = packAnswer(s, r, args);
   } catch (e) {
-    // A kernel exception is a kernel bug: log it; the caller sees -EIO.
-    process.stderr.write(`dmabuf kernel: syscall ${s?.name ?? slot.ctl[SYSNO]} of pid ${t.pid}: ${(e as Error).stack ?? e}\n`);
-    answer = { ret: -EIO, out: null, side: null };
+    return kernelBug(s, t, e);
   }
+  if (t0) {
+    const fds = args[0] as { fd: number; events: number }[];
+    const what = fds.map((f) => `${f.fd}:0x${f.events.toString(16)}`).join(' ');
+    traceRecord('sys_poll', t0, { pid: t.pid, comm: t.comm, dur: ktimeGet() - t0, fds: what, timeout: args[1] as number, ret: answer.ret });
+  }
+  return answer;
+}
+
+/** Write the answer into the slot and wake the caller. */
+function reply(p: Proc, slot: Slot, index: number, seq: number, answer: Answer): void {
   answer.ret = restartToEintr(answer.ret);
   p.busy[index] = false;
   running--;
@@ -279,6 +328,16 @@ function spinTurn(): Promise<void> | null {
   return toWake.length ? new Promise((resolve) => process.nextTick(resolve)) : null;
 }
 
+/** Every call still in progress once the kernel has run all it could is asleep: its caller should not spin (SLEEPING). */
+function markSleepers(): void {
+  if (running === 0) return;
+  for (const p of procs) {
+    for (let i = 0; i < SLOTS; i++) {
+      if (p.busy[i] && p.slots[i].ctl[SLEEPING] !== p.handled[i]) Atomics.store(p.slots[i].ctl, SLEEPING, p.handled[i]);
+    }
+  }
+}
+
 /** Start every request that is waiting, and interrupt the calls their callers cancelled; true if there was work. */
 function scan(): boolean {
   takeAttachMessages();
@@ -303,8 +362,8 @@ function scan(): boolean {
       p.started[i] = ++startCount;
       running++;
       // Under CONFIG_PROVE_LOCKING each syscall is a task of its own to lockdep.
-      if (kconfig.PROVE_LOCKING) void lockdepTask(() => run(p, slot, i, req));
-      else void run(p, slot, i, req);
+      if (kconfig.PROVE_LOCKING) lockdepTask(() => run(p, slot, i, req));
+      else run(p, slot, i, req);
     }
   }
   return any;
@@ -323,15 +382,52 @@ async function loop(): Promise<void> {
   };
   Atomics.store(doorbell, DOORBELL_AWAKE, 1);
   let beat = 0;
+  // True once the microtask queue was seen empty after the last work (see below).
+  let drained = false;
+  // The clock is read once after a burst of work, not after each call: it costs as much as a call's own work.
+  let stamp = false;
+  // No spinning before this time (ktime): the CPUs were found oversubscribed.
+  let contendedUntil = 0;
   while (!stopping) {
+    // Read before the scan: a request the scan misses rang after this.
+    const ring = Atomics.load(doorbell, DOORBELL_RING);
     Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
     if (scan()) {
-      lastWork = ktimeGet();
+      stamp = true;
+      drained = false;
       await spinTurn();
       continue;
     }
-    if (ktimeGet() - lastWork < SPIN_NS) {
-      await spinTurn();
+    const now = ktimeGet();
+    if (stamp) {
+      lastWork = now;
+      stamp = false;
+    }
+    if (now - lastWork < SPIN_NS && now >= contendedUntil) {
+      if (!drained && (running > 0 || toWake.length > 0)) {
+        // Calls in progress (a poll a fence just woke, say): let every continuation the last
+        // calls set going run to its end before spinning (process.nextTick runs after them).
+        await new Promise((resolve) => process.nextTick(resolve));
+        drained = !toWake.length;
+        if (drained) markSleepers();
+        continue;
+      }
+      // Watch only the doorbell until it rings: a request is seen in nanoseconds, where a
+      // turn of this loop (scan, clock, await) takes hundreds. A yield now and then lets
+      // whatever kernel continuation is left (work that is not a call) go on.
+      let last = now;
+      for (let i = 1; Atomics.load(doorbell, DOORBELL_RING) === ring; i++) {
+        if ((i & 255) !== 0) continue;
+        Atomics.store(doorbell, DOORBELL_BEAT, ++beat);
+        const t = ktimeGet();
+        if (t - last > PREEMPTED_NS) {
+          contendedUntil = t + CONTENDED_NS;
+          break;
+        }
+        if (t - lastWork >= SPIN_NS) break;
+        last = t;
+        await null;
+      }
       continue;
     }
     Atomics.store(doorbell, DOORBELL_AWAKE, 0);
@@ -347,6 +443,7 @@ async function loop(): Promise<void> {
         continue;
       }
       wakeCallers();
+      markSleepers();
       const r = Atomics.wait(doorbell, DOORBELL_RING, seen, DOZE_SLICE_MS);
       Atomics.store(doorbell, DOORBELL_AWAKE, 1);
       // A slice that ran out: timers are due. A ring: requests are served at

@@ -13,9 +13,9 @@ import { RLIM_INFINITY, signalName } from '../uapi/signal.js';
 import { SyscallError } from './errors.js';
 import {
   CANCEL, DATA_SIZE, DOORBELL_AWAKE, DOORBELL_BEAT, DOORBELL_DOWN, DOORBELL_RING, H_EVENTS, H_KILLED, H_KILLSIG, H_PID, H_SIGPENDING, H_STATE,
-  INLEN, OUTLEN, REQ, RESP, SIDE, SLOTS, Slot, SYSNO, WAITING, type ProcessHandle, type SideBody,
+  INLEN, OUTLEN, REQ, RESP, SIDE, SLEEPING, SLOTS, Slot, SYSNO, WAITING, type ProcessHandle, type SideBody,
 } from './protocol.js';
-import { ArgumentError, packArgs, SYSCALLS, writeRequest, type PollFdEntry, type Request, type SyscallName, type SyscallSpec } from './syscalls.js';
+import { ArgumentError, packArgs, slotPacker, SYSCALLS, writeRequest, type PollFdEntry, type Request, type SlotPacker, type SyscallName, type SyscallSpec } from './syscalls.js';
 import type { AsyncSyscalls, CallOptions, ProcessLike, Rlimit, SignalHandler, Syscalls } from './process-api.js';
 
 export type { PollFdEntry } from './syscalls.js';
@@ -38,6 +38,14 @@ const SPIN_MS = 0.05;
  * likewise stops when the lock owner is not running.
  */
 const STALL_MS = 0.01;
+/** A gap this long between two looks at the clock while spinning, ms: this thread was off its CPU (the CPUs are oversubscribed), so it blocks instead. */
+const PREEMPTED_MS = 0.02;
+/**
+ * How much longer a caller spins once the kernel says its call sleeps, ms:
+ * what another process is about to signal often lands within it, and
+ * beyond it spinning only takes the CPU from whoever is to wake the call.
+ */
+const SLEEP_GRACE_MS = 0.01;
 
 /** A slot's answer as the process reads it. */
 interface Answer {
@@ -113,16 +121,23 @@ const METHODS: { [K in keyof Syscalls]: Method } = {
   receiveFdFrom: { call: 'receiveFdFrom' },
 };
 
-/** The steps of one call: the requests it makes (several for a call carried in pieces) and its result. */
+/** A request from the table's packing, with an argument no C caller could pass turned into EINVAL. */
+function request(p: Process, s: SyscallSpec, values: unknown[]): Request {
+  try {
+    return packArgs(s, values, (v) => p.mappingId(v, s.name));
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new SyscallError(-EINVAL, s.name, `(${e.message})`);
+    throw e;
+  }
+}
+
+/**
+ * The steps of a call carried in slot-sized pieces (read, write): the
+ * requests it makes and its result. Every other call is one request, made
+ * without a generator (see the method makers below).
+ */
 function* steps(p: Process, s: SyscallSpec, args: unknown[]): Generator<Request, unknown, Answer> {
-  const pack = (values: unknown[]): Request => {
-    try {
-      return packArgs(s, values, (v) => p.mappingId(v, s.name));
-    } catch (e) {
-      if (e instanceof ArgumentError) throw new SyscallError(-EINVAL, s.name, `(${e.message})`);
-      throw e;
-    }
-  };
+  const pack = (values: unknown[]): Request => request(p, s, values);
   if (s.chunked === 'write') {
     const bytes = args[1] as Uint8Array;
     let done = 0;
@@ -151,9 +166,14 @@ function* steps(p: Process, s: SyscallSpec, args: unknown[]): Generator<Request,
     } while (total < length);
     return concat(parts, total);
   }
-  const a = yield pack(args);
+  return finish(p, s, args, yield pack(args));
+}
+
+/** The result of a call made in one request: the kernel's output copied into the caller's ioctl struct and poll entries, the value by the return kind. */
+function finish(p: Process, s: SyscallSpec, args: unknown[], a: Answer): unknown {
   const path = s.args[0] === 'path' ? (args[0] as string) : undefined;
   const ret = p.check(s, a, path);
+  if (a.out === null && (s.ret === 'int' || s.ret === 'void')) return s.ret === 'int' ? ret : undefined;
   const io = s.args.indexOf('ioarg');
   if (io >= 0 && args[io] instanceof Uint8Array && a.out) (args[io] as Uint8Array).set(a.out.subarray(0, (args[io] as Uint8Array).length));
   const pf = s.args.indexOf('pollfds');
@@ -278,6 +298,11 @@ export class Process implements ProcessLike {
     } catch (e) {
       throw new SyscallError(-EFAULT, s.name, `(${(e as Error).message})`);
     }
+    return this.post(slot, s, inLen);
+  }
+
+  /** The request is in the slot: number it and ring. */
+  private post(slot: Slot, s: SyscallSpec, inLen: number): number {
     slot.ctl[SYSNO] = s.nr;
     slot.ctl[INLEN] = inLen;
     const seq = (slot.ctl[REQ] + 1) | 0 || 1;
@@ -289,9 +314,15 @@ export class Process implements ProcessLike {
     return seq;
   }
 
+  /**
+   * Ring the doorbell. The futex wake is needed only while the kernel
+   * thread may be asleep: it clears AWAKE before its last look at RING and
+   * the slots, so a ring it could miss always finds AWAKE at 0 (all four
+   * accesses are sequentially consistent).
+   */
   private ring(): void {
     Atomics.add(this.doorbell, DOORBELL_RING, 1);
-    Atomics.notify(this.doorbell, DOORBELL_RING);
+    if (Atomics.load(this.doorbell, DOORBELL_AWAKE) === 0) Atomics.notify(this.doorbell, DOORBELL_RING);
   }
 
   private checkAlive(name: string): void {
@@ -328,7 +359,32 @@ export class Process implements ProcessLike {
 
   private callSync(s: SyscallSpec, req: Request): Answer {
     const slot = this.slots[0];
-    const seq = this.submit(slot, s, req);
+    return this.awaitSync(s, slot, this.submit(slot, s, req));
+  }
+
+  /**
+   * A synchronous call of one request, packed by the syscall's own packer
+   * straight into the slot (the hot path: no request object, no generator).
+   * Errors come in the generic path's order: EINVAL for an argument, then
+   * the process's state, then EFAULT for data larger than the slot.
+   */
+  private callSyncPacked(s: SyscallSpec, packer: SlotPacker, values: unknown[]): Answer {
+    const slot = this.slots[0];
+    let inLen = 0;
+    let tooBig: Error | null = null;
+    try {
+      inLen = packer(slot, values, (v) => this.mappingId(v, s.name));
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new SyscallError(-EINVAL, s.name, `(${e.message})`);
+      if (!(e instanceof RangeError)) throw e;
+      tooBig = e;
+    }
+    this.checkAlive(s.name);
+    if (tooBig) throw new SyscallError(-EFAULT, s.name, `(${tooBig.message})`);
+    return this.awaitSync(s, slot, this.post(slot, s, inLen));
+  }
+
+  private awaitSync(s: SyscallSpec, slot: Slot, seq: number): Answer {
     if (Atomics.load(slot.ctl, RESP) !== seq && Atomics.load(this.doorbell, DOORBELL_AWAKE)) this.spin(slot, seq);
     if (Atomics.load(slot.ctl, RESP) !== seq) {
       // WAITING before the last look at RESP: the kernel stores RESP before
@@ -342,15 +398,26 @@ export class Process implements ProcessLike {
     return a;
   }
 
-  /** Spin for answer `seq` for up to SPIN_MS, giving up early once the kernel's heartbeat stands still for STALL_MS. */
+  /**
+   * Spin for answer `seq` for up to SPIN_MS, giving up early once the
+   * kernel's heartbeat stands still for STALL_MS, this thread was off its
+   * CPU, or SLEEP_GRACE_MS after the kernel said the call sleeps (SLEEPING).
+   */
   private spin(slot: Slot, seq: number): void {
     let t = performance.now();
-    const until = t + SPIN_MS;
+    let until = t + SPIN_MS;
     let beat = Atomics.load(this.doorbell, DOORBELL_BEAT);
     let beatAt = t;
+    let asleep = false;
     for (let i = 1; Atomics.load(slot.ctl, RESP) !== seq; i++) {
       if ((i & 63) !== 0) continue;
+      const prev = t;
       t = performance.now();
+      if (t - prev > PREEMPTED_MS) return;
+      if (!asleep && Atomics.load(slot.ctl, SLEEPING) === seq) {
+        asleep = true;
+        until = Math.min(until, t + SLEEP_GRACE_MS);
+      }
       const b = Atomics.load(this.doorbell, DOORBELL_BEAT);
       if (b !== beat) {
         beat = b;
@@ -539,19 +606,35 @@ export const SYSCALL_METHODS = Object.freeze([...Object.keys(METHODS), 'exit'] a
 for (const [name, m] of Object.entries(METHODS) as [keyof Syscalls, Method][]) {
   const s: SyscallSpec = SYSCALLS[m.call];
   const arity = m.arity ?? s.args.length;
-  const sync = function (this: Process, ...args: unknown[]): unknown {
-    const callArgs = m.pre ? m.pre(args) : args;
-    const it = steps(this, s, callArgs);
-    let r = it.next();
-    while (!r.done) r = it.next((this as unknown as { callSync(s: SyscallSpec, q: Request): Answer }).callSync(s, r.value));
-    return m.post ? m.post(this, r.value, args) : r.value;
+  type Internals = {
+    callSync(s: SyscallSpec, q: Request): Answer;
+    callSyncPacked(s: SyscallSpec, packer: SlotPacker, values: unknown[]): Answer;
+    callAsync(s: SyscallSpec, q: Request, sig?: AbortSignal): Promise<Answer>;
   };
+  const packer = slotPacker(s);
+  const sync = s.chunked
+    ? function (this: Process, ...args: unknown[]): unknown {
+      const callArgs = m.pre ? m.pre(args) : args;
+      const it = steps(this, s, callArgs);
+      let r = it.next();
+      while (!r.done) r = it.next((this as unknown as Internals).callSync(s, r.value));
+      return m.post ? m.post(this, r.value, args) : r.value;
+    }
+    : function (this: Process, ...args: unknown[]): unknown {
+      const callArgs = m.pre ? m.pre(args) : args;
+      const r = finish(this, s, callArgs, (this as unknown as Internals).callSyncPacked(s, packer, callArgs));
+      return m.post ? m.post(this, r, args) : r;
+    };
   const async = async function (this: Process, ...all: unknown[]): Promise<unknown> {
     const { args, opts } = callOptions(all, arity);
     const callArgs = m.pre ? m.pre(args) : args;
+    if (!s.chunked) {
+      const r = finish(this, s, callArgs, await (this as unknown as Internals).callAsync(s, request(this, s, callArgs), opts.signal));
+      return m.post ? m.post(this, r, args) : r;
+    }
     const it = steps(this, s, callArgs);
     let r = it.next();
-    while (!r.done) r = it.next(await (this as unknown as { callAsync(s: SyscallSpec, q: Request, sig?: AbortSignal): Promise<Answer> }).callAsync(s, r.value, opts.signal));
+    while (!r.done) r = it.next(await (this as unknown as Internals).callAsync(s, r.value, opts.signal));
     return m.post ? m.post(this, r.value, args) : r.value;
   };
   Object.defineProperty(sync, 'name', { value: name });

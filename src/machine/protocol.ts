@@ -7,13 +7,13 @@
  * Results that are not bytes (a SharedArrayBuffer to map, long text) come
  * back as a message on the process's MessagePort, read synchronously.
  *
- * Slot layout: Int32 ctl[8] | Float64 args[8] | Float64 ret | data[DATA_SIZE]
+ * Slot layout: Int32 ctl[16] (one cache line) | Float64 args[8] | Float64 ret | data[DATA_SIZE]
  */
 import type { MessagePort } from 'node:worker_threads';
 
 export const SLOTS = 4;
 export const DATA_SIZE = 64 * 1024;
-export const CTL_WORDS = 8;
+export const CTL_WORDS = 16;
 export const ARGS = 8;
 const HEADER = CTL_WORDS * 4 + ARGS * 8 + 8;
 export const SLOT_BYTES = HEADER + DATA_SIZE;
@@ -48,6 +48,13 @@ export const SIDE = 5;
 export const WAITING = 6;
 /** set by the caller to abandon the call in progress (an aborted async twin): the kernel interrupts it and answers */
 export const CANCEL = 7;
+/**
+ * The number of a request that sleeps in the kernel: it had not finished
+ * when the kernel had run everything it could (a poll for a fence no one
+ * has signalled yet). A caller spinning for its answer stops and blocks:
+ * spinning would only take the CPU from whoever is to wake it.
+ */
+export const SLEEPING = 8;
 
 /** channel header words (Int32 at offset 0) */
 export const H_PID = 0;

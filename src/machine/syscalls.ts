@@ -246,6 +246,60 @@ export function unpackArgs(s: SyscallSpec, slot: Slot, inLen: number): unknown[]
   });
 }
 
+/**
+ * A syscall's packer, made once from its table entry when the process
+ * module loads: it writes the arguments straight into a slot (no request
+ * object in between) and returns the data length. It throws what
+ * packArgs and writeRequest throw: ArgumentError for a number that is not
+ * a safe integer, RangeError for data larger than the slot. The hot calls
+ * (integer arguments only; ioctl) get a loop-free writer of their own.
+ */
+export type SlotPacker = (slot: Slot, values: readonly unknown[], mapId: (view: Uint8Array) => number) => number;
+
+export function slotPacker(s: SyscallSpec): SlotPacker {
+  const kinds = s.args;
+  const n = kinds.length;
+  if (kinds.every((k) => k === 'int')) {
+    return (slot, values) => {
+      const a = slot.args;
+      for (let i = 0; i < n; i++) a[i] = int(values[i], i);
+      return 0;
+    };
+  }
+  if (n === 3 && kinds[0] === 'int' && kinds[1] === 'int' && kinds[2] === 'ioarg') {
+    return (slot, values) => {
+      const a = slot.args;
+      a[0] = int(values[0], 0);
+      a[1] = int(values[1], 1);
+      const v = values[2];
+      if (!(v instanceof Uint8Array)) {
+        a[2] = int(v, 2);
+        return 0;
+      }
+      if (v.length > DATA_SIZE) throw new RangeError(`argument larger than ${DATA_SIZE} bytes`);
+      a[2] = -1;
+      slot.data.set(v);
+      return v.length;
+    };
+  }
+  return (slot, values, mapId) => writeRequest(slot, packArgs(s, values, mapId));
+}
+
+/** The kernel side's unpacker of one syscall, made once from the table (integer-only calls read their words directly). */
+export type SlotUnpacker = (slot: Slot, inLen: number) => unknown[];
+
+export function slotUnpacker(s: SyscallSpec): SlotUnpacker {
+  const n = s.args.length;
+  if (s.args.every((k) => k === 'int' || k === 'mapping')) {
+    return (slot) => {
+      const out = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) out[i] = slot.args[i];
+      return out;
+    };
+  }
+  return (slot, inLen) => unpackArgs(s, slot, inLen);
+}
+
 /** How the kernel's answer is laid out: the return value, bytes for the data area, a side message. */
 export interface Answer {
   ret: number;

@@ -900,3 +900,6 @@ function fromNode(e: unknown, path: string, syscall?: string): unknown {
   if (typeof err.errno !== 'number') return e;
   return new NativeSyscallError(err.errno, syscall ?? err.syscall ?? 'open', undefined, path);
 }
+
+// The package's attach() finds the class here: it loads this module only in threads that may need it.
+(globalThis as Record<symbol, unknown>)[Symbol.for('dmabuf.NativeProcess')] = NativeProcess;

@@ -12,7 +12,7 @@ import { fput, getFile } from '../fs/file.js';
 import { debugfsCreateDir, debugfsCreateFile } from '../fs/debugfs.js';
 import { kernelKobj, kobjectCreateAndAdd, sysfsCreateDynamicDir, sysfsGroupNode } from '../fs/sysfs.js';
 import type { DirNode } from '../fs/registry.js';
-import { dmaBufList, dmaBufStats } from './dma-buf.js';
+import { dmaBufByIno, dmaBufList, dmaBufStats } from './dma-buf.js';
 
 const pad = (n: number, w = 8): string => String(n).padStart(w, '0');
 const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
@@ -26,7 +26,7 @@ export async function dmaBufDebugShow(signal?: AbortSignal): Promise<string | nu
   s += `${'size'.padEnd(8)}\t${'flags'.padEnd(8)}\t${'mode'.padEnd(8)}\t${'count'.padEnd(8)}\texp_name\t${'ino'.padEnd(8)}\tname\n`;
   let count = 0;
   let size = 0;
-  for (const buf of [...dmaBufList()]) {
+  for (const buf of dmaBufList()) {
     // Linux holds the buffer list's mutex for the whole walk, so no buffer is
     // released under it; here release cannot wait, so the walk holds a file
     // reference on the buffer it shows (and skips those released meanwhile).
@@ -59,7 +59,7 @@ export function dmaBufSysfsBuffers(): string[] {
 
 /** /sys/kernel/dmabuf/buffers/<ino>/<attr>: the text, or -ENOENT. */
 export function dmaBufSysfsRead(ino: number, attr: string): string | number {
-  const buf = dmaBufList().find((b) => b.ino === ino);
+  const buf = dmaBufByIno(ino);
   if (!buf) return -ENOENT;
   if (attr === 'exporter_name') return `${buf.expName}\n`;
   if (attr === 'size') return `${buf.size}\n`;
@@ -68,7 +68,8 @@ export function dmaBufSysfsRead(ino: number, attr: string): string | number {
 
 /** The sysfs directory of one buffer: exporter_name and size, read-only. */
 function dmaBufSysfsDir(name: string): DirNode | null {
-  const buf = dmaBufList().find((b) => String(b.ino) === name);
+  // Only the canonical decimal spelling names a buffer ('012' does not).
+  const buf = /^(0|[1-9][0-9]*)$/.test(name) ? dmaBufByIno(Number(name)) : undefined;
   if (!buf) return null;
   const ino = buf.ino;
   return sysfsGroupNode(name, [

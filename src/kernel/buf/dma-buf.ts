@@ -22,8 +22,12 @@ export {
   type DmaBufOps, type DmaBufAttachOps, type DmaBufExportInfo, type ModuleRef,
 } from './dma-buf-struct.js';
 
-/** The global list of dma-bufs (db_list), most recently exported first. */
-const dbList: DmaBuf[] = [];
+/**
+ * The global list of dma-bufs (db_list), by inode number, oldest first: a
+ * Map keeps insertion order and removes in O(1), as list_del does, and is
+ * also the index sysfs looks a buffer up by.
+ */
+const dbList = new Map<number, DmaBuf>();
 
 /** dma-bufs alive, for leak checks; the dmabuf inode counter. */
 export const dmaBufStats = { live: 0, exported: 0, bytes: 0 };
@@ -57,8 +61,7 @@ const dmaBufFops: FileOperations = {
   release(_inode, file): void {
     // dma_buf_file_release: off the list; the teardown follows with the dentry.
     const dmabuf = file.privateData as DmaBuf;
-    const i = dbList.indexOf(dmabuf);
-    if (i >= 0) dbList.splice(i, 1);
+    if (dbList.get(dmabuf.ino) === dmabuf) dbList.delete(dmabuf.ino);
   },
   /** dma_buf_mmap_internal() */
   mmap(file, vma): number | Promise<number> {
@@ -154,7 +157,7 @@ export function dmaBufExport(info: DmaBufExportInfo): DmaBuf {
   inode.size = info.size;
   const file = new File(inode, 'dmabuf', info.flags & (O_ACCMODE | O_NONBLOCK), dmaBufFops, dmabuf);
   dmabuf.file = file;
-  dbList.unshift(dmabuf);
+  dbList.set(inode.ino, dmabuf);
   dmaBufStats.live++;
   dmaBufStats.exported++;
   dmaBufStats.bytes += info.size;
@@ -224,5 +227,10 @@ export function dmaBufFromFile(file: File): DmaBuf | null {
 
 /** The global list, most recent first (what bufinfo walks). */
 export function dmaBufList(): readonly DmaBuf[] {
-  return dbList;
+  return Array.from(dbList.values()).reverse();
+}
+
+/** The live buffer with inode number `ino`, or undefined. */
+export function dmaBufByIno(ino: number): DmaBuf | undefined {
+  return dbList.get(ino);
 }

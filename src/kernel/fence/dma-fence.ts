@@ -16,7 +16,7 @@ import { EINVAL, ENOENT, ENOMEM, ERESTARTSYS, EDEADLK, MAX_ERRNO } from '../lib/
 import { shouldFailAlloc } from '../lib/failslab.js';
 import { krefGet, krefGetUnlessZero, krefPut } from '../lib/kref.js';
 import type { Out } from '../lib/out.js';
-import { armTimeout, bootKtime, jiffies, ktimeGet, MAX_SCHEDULE_TIMEOUT } from '../lib/time.js';
+import { armTimeout, bootKtime, jiffies, ktimeGet, ktimeGetBatched, MAX_SCHEDULE_TIMEOUT } from '../lib/time.js';
 import { tracepoint } from '../lib/trace.js';
 import { statsRegister } from '../lib/stats.js';
 
@@ -209,10 +209,13 @@ export class DmaFence {
     return 0;
   }
 
-  /** dma_fence_signal(): signal now. 0, or -EINVAL if already signaled. */
+  /**
+   * dma_fence_signal(): signal now. 0, or -EINVAL if already signaled. The
+   * timestamp is ktime_get() as a batch of signals shares it (ktimeGetBatched).
+   */
   signal(): number {
     if ((this.flags & SIGNALED) !== 0) return -EINVAL;
-    return this.signalTimestamp(ktimeGet());
+    return this.signalTimestamp(ktimeGetBatched());
   }
 
   /** dma_fence_signal_locked() (no lock to hold here) */

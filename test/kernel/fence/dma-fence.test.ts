@@ -118,6 +118,21 @@ describe('dma_fence_signal', () => {
     f.put();
   });
 
+  test('fences signalled in one run share a clock reading; a later run reads the clock afresh', async () => {
+    const a = mockFence();
+    const b = mockFence();
+    a.signal();
+    b.signal();
+    assert.ok(b.getTimestamp() >= a.getTimestamp());
+    await new Promise((r) => setTimeout(r, 2));
+    const hr = process.hrtime();
+    const later = hr[0] * 1e9 + hr[1];
+    const c = mockFence();
+    c.signal();
+    assert.ok(c.getTimestamp() >= later, 'not the earlier run\'s reading');
+    for (const f of [a, b, c]) f.put();
+  });
+
   test('callbacks run once, in the order they were added, after the flag is set', () => {
     const f = mockFence();
     const log: number[] = [];
