@@ -22,7 +22,7 @@ test('text rules turn fdinfo and bufinfo values into tokens, and nothing else', 
   assert.deepEqual(fdinfo, ['pos:\t0', 'flags:\t02000002', 'mnt_id:\tmnt#1', 'ino:\tino#1', 'size:\t4096']);
   const bufinfo = normalize(tagText('/sys/kernel/debug/dma_buf/bufinfo', '00004096\t00000002\t00080007\t00000001\tsystem\t00001234\t<none>\n'));
   assert.deepEqual(bufinfo, ['00004096\t00000002\t00080007\t00000001\tsystem\tino#1\t<none>']);
-  assert.deepEqual(normalize(tagText('/sys/kernel/debug/sync/info', '  fence signaled@12.000000345: 1 / 1\n')), ['  fence signaled@time#1: 1 / 1']);
+  assert.deepEqual(normalize(tagText('/sys/kernel/debug/sync/info', '  fence signaled@12.000000345: 1 / 1\n')), ['  fence signaled@time: 1 / 1'], 'a timestamp is not numbered');
   // the same text elsewhere is not touched
   assert.deepEqual(normalize(tagText('/sys/kernel/dmabuf/buffers/3/size', 'ino:\t1234\n')), ['ino:\t1234']);
 });
@@ -38,7 +38,7 @@ const DOC = `
 ### fstat times
 The emulator keeps no inode times.
 \`\`\`difference
-{ "id": "times", "program": "^fd/", "emulator": "^  st_atime = 0$", "linux": "^  st_atime = time#\\\\d+$" }
+{ "id": "times", "program": "^fd/", "emulator": "^  st_atime = 0$", "linux": "^  st_atime = time$" }
 \`\`\`
 ### a line only Linux prints
 \`\`\`difference
@@ -57,7 +57,7 @@ test('the allow-list is read from fenced difference blocks, with the heading as 
 test('the comparison pairs lines within a hunk and fails on what the list does not cover', () => {
   const list = parseAllowList(DOC);
   const emu = ['a', '  st_atime = 0', 'b'];
-  const lin = ['a', '  st_atime = time#1', 'b'];
+  const lin = ['a', '  st_atime = time', 'b'];
   assert.equal(compareRecordings('fd/x', emu, emu, list).status, 'same');
   const listed = compareRecordings('fd/x', emu, lin, list);
   assert.equal(listed.status, 'listed');

@@ -2,9 +2,11 @@
  * What the kernel under test has: the programs ask (env.need('swSync')) and
  * a program that needs something missing is reported as skipped, by name.
  * The emulator has everything; a comparison runs both backends with the
- * Linux kernel's features, so both skip the same programs.
+ * Linux kernel's features, so both skip the same programs, and boots the
+ * emulator configured as that kernel is (emulatorBootOptions).
  */
 import type { ProcessLike } from '../../src/machine/process-api.js';
+import type { BootOptions } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { Skip } from './recorder.js';
 
@@ -14,6 +16,8 @@ export interface Features {
   swSync: boolean;
   /** the CMA heap's node name under /dev/dma_heap, or null (CONFIG_DMABUF_HEAPS_CMA and a default CMA area) */
   cmaHeap: string | null;
+  /** bytes of the CMA area (CmaTotal of /proc/meminfo; 0 without CONFIG_CMA) */
+  cmaBytes: number;
   /** /sys/kernel/dmabuf/buffers (CONFIG_DMABUF_SYSFS_STATS) */
   sysfsStats: boolean;
   /** /dev/udmabuf */
@@ -84,13 +88,29 @@ export function detectFeatures(proc: ProcessLike): Features {
   } catch {
     // the emulator has no /proc/thread-self: its processes are named by their spawner
   }
+  let cmaBytes = 0;
+  try {
+    cmaBytes = Number(/^CmaTotal:\s+(\d+) kB$/m.exec(proc.readFile('/proc/meminfo'))?.[1] ?? 0) * 1024;
+  } catch {
+    // no /proc/meminfo (the emulator's procfs has none)
+  }
   return {
     swSync: tryList(proc, '/sys/kernel/debug/sync').includes('sw_sync'),
     cmaHeap: heaps.find((h) => h !== 'system') ?? null,
+    cmaBytes,
     sysfsStats: tryList(proc, '/sys/kernel/dmabuf').includes('buffers'),
     udmabuf: tryList(proc, '/dev').includes('udmabuf'),
     vgemCard: findVgem(proc, 'card'),
     vgemRender: findVgem(proc, 'renderD'),
     comm,
   };
+}
+
+/**
+ * The emulator configured as the kernel under test: its CMA area (none, or
+ * its size: the heaps /dev/dma_heap lists follow) and CONFIG_DMABUF_SYSFS_STATS.
+ * (sw_sync has no switch: the programs that need it are skipped instead.)
+ */
+export function emulatorBootOptions(f: Features): BootOptions {
+  return { backend: 'emulator', memory: { cmaBytes: f.cmaHeap ? f.cmaBytes || undefined : 0 }, kconfig: { DMABUF_SYSFS_STATS: f.sysfsStats } };
 }

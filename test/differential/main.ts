@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { boot } from '../../src/index.js';
-import { detectFeatures, makeEnv, type Features } from './env.js';
+import { detectFeatures, emulatorBootOptions, makeEnv, type Features } from './env.js';
 import { compareRecordings, loadAllowList } from './compare.js';
 import { normalize, renderRaw } from './normalize.js';
 import { recordingText, runProgram, selectPrograms } from './run.js';
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
   const features: Features = detectFeatures(probe);
   probe.exit();
   const env = makeEnv(features);
-  const emulator = await boot({ backend: 'emulator' });
+  const emulator = await boot(emulatorBootOptions(features));
   console.log(`differential: ${programs.length} programs; the kernel has ${JSON.stringify(features)}`);
   if (o.emit) console.log(`${EMIT_BEGIN}:env@@\n${JSON.stringify(features)}\n${EMIT_END}`);
   if (o.record) write(join(o.record, 'linux', 'env.json'), JSON.stringify(features, null, 2) + '\n');

@@ -27,7 +27,9 @@
  * - `mnt`: mount ids (fdinfo's mnt_id): allocated at mount time, boot-dependent.
  * - `time`: a nonzero timestamp (CLOCK_MONOTONIC fence timestamps, `@sec.nsec`
  *   in sync/info, inode times). A zero timestamp ("not signalled") is a fact
- *   and is kept.
+ *   and is kept. Timestamps are not numbered: two events a few microseconds
+ *   apart may or may not share a coarse clock tick, so which timestamps are
+ *   equal is timing, not behaviour; the placeholder is just `time`.
  * - `ctx`: a fence context (dma_fence_context_alloc(): a global counter),
  *   also where it is spelled inside a sync_file's generated name
  *   (`driver-timeline<ctx>-<seqno>`). Context 0 is the stub fence's, fixed by
@@ -39,11 +41,13 @@
  *   allocator found room).
  * - `client`: DRM client ids (drm-client-id in fdinfo: a global counter).
  * - `pid`: process ids.
- * - `map`: a mapping (its address is never shown: mmap returns a view).
+ *
+ * Not tokens: a mapping is named by the ordinal of the mmap call that made it
+ * (`map#3`), which the program fixes (its address is never shown).
  */
 
 /** The kinds of arbitrary values (see the file's comment). */
-export type TokKind = 'fd' | 'ino' | 'dev' | 'mnt' | 'time' | 'ctx' | 'flink' | 'offset' | 'client' | 'pid' | 'map';
+export type TokKind = 'fd' | 'ino' | 'dev' | 'mnt' | 'time' | 'ctx' | 'flink' | 'offset' | 'client' | 'pid';
 
 /** An arbitrary value inside a recorded line. */
 export interface Tok {
@@ -67,8 +71,11 @@ export function isTok(p: string | Tok): p is Tok {
 }
 
 const PREFIX: Record<TokKind, string> = {
-  fd: 'fd', ino: 'ino', dev: 'dev', mnt: 'mnt', time: 'time', ctx: 'ctx', flink: 'flink', offset: 'offset', client: 'client', pid: 'pid', map: 'map',
+  fd: 'fd', ino: 'ino', dev: 'dev', mnt: 'mnt', time: 'time', ctx: 'ctx', flink: 'flink', offset: 'offset', client: 'client', pid: 'pid',
 };
+
+/** Kinds whose placeholder carries no number (see `time`). */
+const UNNUMBERED: ReadonlySet<TokKind> = new Set(['time']);
 
 function keyOf(t: Tok): string {
   if (t.id !== undefined) return t.id;
@@ -83,6 +90,7 @@ export function normalize(lines: readonly Line[]): string[] {
     line
       .map((p) => {
         if (!isTok(p)) return p;
+        if (UNNUMBERED.has(p.kind)) return PREFIX[p.kind];
         let m = seen.get(p.kind);
         if (!m) seen.set(p.kind, (m = new Map()));
         const key = keyOf(p);

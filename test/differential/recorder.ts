@@ -13,7 +13,7 @@
  * call returns the object, or the negative errno).
  */
 import * as u from '../../src/uapi/index.js';
-import { Scalar, Struct, type AnyStruct, type Fields, type FieldDecl } from '../../src/uapi/struct.js';
+import { Scalar, sizeofType, Struct, type AnyStruct, type Fields, type FieldDecl } from '../../src/uapi/struct.js';
 import { ioctlShape, offsetsOf } from '../../src/native/ioctl-shapes.js';
 import type { ProcessLike } from '../../src/machine/process-api.js';
 import type { PollFdEntry } from '../../src/machine/syscalls.js';
@@ -56,8 +56,13 @@ export class Recorder {
   private readonly fdIds = new Map<number, string>();
   private readonly liveFds = new Set<number>();
   private generation = 0;
+  /** live mappings: view -> the ordinal of the mmap call that made it */
   private readonly maps = new Map<Uint8Array, number>();
-  private nextMap = 1;
+  private mmapCalls = 0;
+  /** the known ioctl of the same type and number as the unknown request being recorded */
+  private sibling: u.IoctlDecl | null = null;
+  /** DRM fake offsets the program learned (MAP_DUMB), so an mmap at one names it */
+  private readonly offsets: bigint[] = [];
 
   constructor(readonly proc: ProcessLike, readonly backend: 'emulator' | 'linux') {}
 
@@ -301,7 +306,8 @@ export class Recorder {
       this.push(head, this.outcome(r, 'readlink'));
       return r.errno;
     }
-    this.push(head, ` = ${JSON.stringify(r)}`);
+    // a link into procfs or sysfs names a pid, an fd or an inode: tokens, as in a path argument
+    this.push(head, ' = ', ...this.path(r));
     return r;
   }
 
@@ -321,7 +327,8 @@ export class Recorder {
 
   /**
    * readdir(path): the names, sorted (Linux fixes no order), with the
-   * inode-named entries of /sys/kernel/dmabuf/buffers as tokens.
+   * inode-named entries of /sys/kernel/dmabuf/buffers as tokens (in the
+   * order of their numbers).
    */
   readdir(path: string): string[] | number {
     const head: Part[] = ['readdir(', ...this.path(path), ')'];
@@ -331,7 +338,8 @@ export class Recorder {
       return r.errno;
     }
     const inodes = /^\/sys\/kernel\/dmabuf\/buffers\/?$/.test(path);
-    const names = [...r].sort();
+    // inode-named entries in the order of their numbers (allocated in creation order on every backend)
+    const names = inodes ? [...r].sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0)) : [...r].sort();
     const parts: Part[] = [];
     names.forEach((n, i) => {
       if (i) parts.push(', ');
@@ -348,22 +356,36 @@ export class Recorder {
   }
 
   /** mmap(NULL, length, prot, flags, fd, offset): the view, or a negative errno. */
+  /**
+   * mmap(NULL, length, prot, flags, fd, offset): the view, or a negative
+   * errno. A mapping is named by the ordinal of the mmap call that made it
+   * (`map#3`: the program's third mmap), the same on every backend whatever
+   * the calls before it answered; its address is never shown.
+   */
   mmap(length: number, prot: number, flags: number, fd: number, offset: number | bigint = 0): Uint8Array | number {
-    const head: Part[] = [`mmap(NULL, ${length}, ${flagNames(prot, PROT, 'PROT_NONE')}, ${mapFlags(flags)}, `, this.fd(fd), `, ${num(offset)})`];
+    const id = ++this.mmapCalls;
+    const head: Part[] = [`mmap(NULL, ${length}, ${flagNames(prot, PROT, 'PROT_NONE')}, ${mapFlags(flags)}, `, this.fd(fd), ', ', ...this.offset(offset), ')'];
     const r = this.run(() => this.proc.mmap(length, prot, flags, fd, offset));
     if (this.failure(r)) {
       this.push(head, this.outcome(r, 'mmap'));
       return r.errno;
     }
-    const id = this.nextMap++;
     this.maps.set(r, id);
-    this.push(head, ' = ', tok('map', id), ` (${r.length} bytes)`);
+    this.push(head, ` = map#${id} (${r.length} bytes)`);
     return r;
+  }
+
+  /** An mmap offset: a DRM fake offset the program learned (plus what it added) as a token, else the number. */
+  private offset(v: number | bigint): Part[] {
+    const b = BigInt(v);
+    const base = this.offsets.filter((o) => o <= b && b - o < 1n << 32n).sort((x, y) => (y > x ? 1 : -1))[0];
+    if (base === undefined) return [num(v)];
+    return b === base ? [tok('offset', base)] : [tok('offset', base), `+${b - base}`];
   }
 
   private mapTok(view: Uint8Array): Part {
     const id = this.maps.get(view);
-    return id === undefined ? '(not a mapping)' : tok('map', id);
+    return id === undefined ? '(not a mapping)' : `map#${id}`;
   }
 
   /** munmap(view) */
@@ -422,6 +444,7 @@ export class Recorder {
    */
   ioctl(fd: number, request: number, arg?: Uint8Array | number): number {
     const d = u.ioctlInfo(request);
+    this.sibling = d ? null : u.IOCTLS.find((x) => u._IOC_TYPE(x.request) === u._IOC_TYPE(request) && u._IOC_NR(x.request) === u._IOC_NR(request)) ?? null;
     const shape = ioctlShape(request);
     const fdFields = new Set(arg instanceof Uint8Array ? [...offsetsOf(shape?.fdIn, arg), ...(Array.isArray(shape?.fdOut) ? shape!.fdOut : [])] : []);
     const head: Part[] = ['ioctl(', this.fd(fd), `, ${ioctlName(request)}`];
@@ -454,6 +477,25 @@ export class Recorder {
       if (decl.flexName === null && arg.length > decl.size) out.push(` + ${arg.length - decl.size} bytes`);
       return out;
     }
+    if (decl === undefined) {
+      // Another size or direction of a known request (same type and number): the fields that fit, by its declaration.
+      const sibling = this.sibling?.arg;
+      if (sibling instanceof Struct && sibling.flexName === null) {
+        const padded = new Uint8Array(Math.max(sibling.size, arg.length));
+        padded.set(arg);
+        const fits = new Set(Object.entries(sibling.fields as Fields).filter(([, f]) => f.type !== 'flex' && f.offset + sizeofType(f.type) <= arg.length).map(([k]) => k));
+        const out: Part[] = ['{'];
+        let first = true;
+        for (const [name, f] of Object.entries(sibling.fields as Fields)) {
+          if (!fits.has(name) || f.type === 'flex') continue;
+          if (!first) out.push(', ');
+          first = false;
+          out.push(`${name}=`, ...this.field(sibling, name, f, padded, 0, fdFields));
+        }
+        out.push(`} (${arg.length} bytes as struct ${sibling.name}, ${sibling.size} bytes)`);
+        return out;
+      }
+    }
     if (decl instanceof Scalar && arg.length === decl.size) return [`[${num(decl.decode(arg))}]`];
     if (decl === 'string pointer') return [cEscape(arg.subarray(0, arg.indexOf(0) < 0 ? arg.length : arg.indexOf(0))), arg.indexOf(0) < 0 ? ' (no NUL)' : '', ` (${arg.length} bytes)`];
     return [`<${arg.length} bytes: ${hex(arg)}>`];
@@ -472,7 +514,7 @@ export class Recorder {
         out.push(`${name}=[`);
         for (let i = 0; i < Math.min(n, room); i++) {
           if (i) out.push(', ');
-          out.push(...this.struct(f.of, bytes, at + f.offset + i * f.of.size, new Set()));
+          out.push(...this.struct(f.of, bytes, at + f.offset + i * f.of.size, fdFields));
         }
         if (n > room) out.push(`${room ? ', ' : ''}... ${n - room} beyond the argument`);
         out.push(']');
@@ -502,7 +544,10 @@ export class Recorder {
     if (flags) return [flags(v)];
     if (key === 'sync_fence_info.timestamp_ns' && v !== 0n) return [tok('time', v)];
     if ((key === 'drm_gem_flink.name' || key === 'drm_gem_open.name') && v !== 0) return [tok('flink', v)];
-    if (key === 'drm_mode_map_dumb.offset' && v !== 0n) return [tok('offset', v)];
+    if (key === 'drm_mode_map_dumb.offset' && v !== 0n) {
+      if (!this.offsets.includes(v as bigint)) this.offsets.push(v as bigint);
+      return [tok('offset', v)];
+    }
     return [num(v)];
   }
 

@@ -115,7 +115,8 @@ export function importSyncFileIdle(r: Recorder): void {
   importSyncFile(r, buf, u.DMA_BUF_SYNC_READ, other);
   importSyncFile(r, buf, u.DMA_BUF_SYNC_READ, buf);
   r.ioctl(buf, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, 0);
-  r.ioctl(buf, withSize(u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, 16), u.dma_buf_import_sync_file.encode({ flags: u.DMA_BUF_SYNC_READ, fd: sf }, 8));
+  // (a number Linux refuses before it looks at the fd: the bytes go in the recording as they are)
+  r.ioctl(buf, withSize(u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, 16), u.dma_buf_import_sync_file.encode({ flags: u.DMA_BUF_SYNC_READ, fd: -1 }, 8));
   // what an export sees after the imports: the signalled fences
   const back = exportSyncFile(r, buf, u.DMA_BUF_SYNC_RW);
   if (back >= 0) {

@@ -6,6 +6,13 @@
 import type { Recorder } from '../recorder.js';
 import type { Env } from '../env.js';
 import * as dmaBuf from './dma-buf.js';
+import * as heap from './heap.js';
+import * as udmabuf from './udmabuf.js';
+import * as vgem from './vgem.js';
+import * as fences from './fences.js';
+import * as swSync from './sw-sync.js';
+import * as fd from './fd.js';
+import * as text from './text.js';
 
 export type Program = (r: Recorder, env: Env) => void | Promise<void>;
 
@@ -16,6 +23,13 @@ export interface ProgramEntry {
 
 const AREAS: [string, Record<string, unknown>][] = [
   ['dma-buf', dmaBuf],
+  ['heap', heap],
+  ['udmabuf', udmabuf],
+  ['vgem', vgem],
+  ['fences', fences],
+  ['sw-sync', swSync],
+  ['fd', fd],
+  ['text', text],
 ];
 
 export const PROGRAMS: readonly ProgramEntry[] = AREAS.flatMap(([area, mod]) =>
