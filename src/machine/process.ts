@@ -172,10 +172,12 @@ function* steps(p: Process, s: SyscallSpec, args: unknown[]): Generator<Request,
 /** The result of a call made in one request: the kernel's output copied into the caller's ioctl struct and poll entries, the value by the return kind. */
 function finish(p: Process, s: SyscallSpec, args: unknown[], a: Answer): unknown {
   const path = s.args[0] === 'path' ? (args[0] as string) : undefined;
-  const ret = p.check(s, a, path);
-  if (a.out === null && (s.ret === 'int' || s.ret === 'void')) return s.ret === 'int' ? ret : undefined;
+  // An ioctl's argument comes back whatever the answer: the kernel wrote the caller's memory
+  // (drm_ioctl() and dma_heap_ioctl() copy the struct out even when the handler failed).
   const io = s.args.indexOf('ioarg');
   if (io >= 0 && args[io] instanceof Uint8Array && a.out) (args[io] as Uint8Array).set(a.out.subarray(0, (args[io] as Uint8Array).length));
+  const ret = p.check(s, a, path);
+  if (a.out === null && (s.ret === 'int' || s.ret === 'void')) return s.ret === 'int' ? ret : undefined;
   const pf = s.args.indexOf('pollfds');
   if (pf >= 0 && a.out) {
     const res = new Int32Array(a.out.buffer, a.out.byteOffset, (args[pf] as PollFdEntry[]).length);

@@ -179,7 +179,9 @@ async function dmaHeapIoctl(file: File, ucmd: number, arg: UserArg, task: Task):
     default:
       return -ENOTTY;
   }
-  if (outSize && !copyToUser(arg, kdata.subarray(0, outSize))) ret = -EFAULT;
+  // Only a successful call's struct goes back: a failed ALLOC leaves the caller's bytes as they
+  // were (measured on Linux 6.12.117 and the 6.12 source build: the differential heap/allocRequests).
+  if (ret === 0 && outSize && !copyToUser(arg, kdata.subarray(0, outSize))) ret = -EFAULT;
   const p = pending.value;
   if (p) {
     if (ret) {
