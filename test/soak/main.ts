@@ -5,9 +5,11 @@
  * dma-bufs (must be 0 with nothing running), fences, the kernel thread's
  * heap and this thread's heap after a full collection.
  *
- * Limits: after the first minute (warm-up) the heaps may grow at most 5%
- * (median of minutes 2-4 against the median of the last three: single
- * samples carry GC noise), and over the second half of the run neither may
+ * Limits: after warm-up (the first 5 minutes; a tenth of a shorter run)
+ * the heaps may grow at most 5%, the median of the next 10 minutes against
+ * the median of the last 10 (a sixth of a shorter run each): single samples
+ * carry GC noise of a few percent, and a median of three still swung by
+ * ±4% in an hour's run. Over the second half of the run neither may
  * trend upwards: the slope of a least-squares line through those minutes'
  * samples is at most 1% of their mean per 10 minutes.
  *
@@ -97,11 +99,13 @@ const warn = (await machine.dmesg()).split('\n').filter((l) => /WARNING|BUG/.tes
 const left = await machine.shutdown();
 
 // A full collection still leaves a few percent of noise (compiled code, caches): compare the
-// median of the first three samples after warm-up with the median of the last three.
+// medians of two windows of samples (see the limits above).
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const after = samples.slice(1);
-const head = after.length ? after.slice(0, 3) : samples;
-const tail = after.length ? after.slice(-3) : samples;
+const warmup = Math.min(5, Math.max(1, Math.floor(minutes / 10)));
+const window = Math.min(10, Math.max(3, Math.floor(minutes / 6)));
+const after = samples.filter((x) => x.minute > warmup);
+const head = after.length ? after.slice(0, window) : samples;
+const tail = after.length ? after.slice(-window) : samples;
 type Heap = 'kernel' | 'main';
 const growth = (k: Heap): number => {
   const a = median(head.map((x) => x[k]));
@@ -118,7 +122,7 @@ const trend = (k: Heap): number => {
   return ((num / den) * 10) / my;
 };
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-console.log(`\nheap growth after warm-up (median of minutes 2-4 to median of the last three): kernel ${pct(growth('kernel'))}, main ${pct(growth('main'))} (limit 5%)`);
+console.log(`\nheap growth after ${warmup} minutes of warm-up (median of the next ${window} samples to median of the last ${window}): kernel ${pct(growth('kernel'))}, main ${pct(growth('main'))} (limit 5%)`);
 console.log(`heap trend over minutes ${Math.ceil(minutes / 2)}-${minutes} (least-squares slope per 10 min): kernel ${pct(trend('kernel'))}, main ${pct(trend('main'))} (limit 1%)`);
 const fullest = enomem.length ? Math.max(...enomem.map((x) => x.usedPages)) : 0;
 console.log(`pipeline runs refused memory (ENOMEM while the fuzzer held the machine's memory): ${enomem.length}${enomem.length ? `, the machine ${pct(Math.min(...enomem.map((x) => x.usedPages)) / TOTAL_PAGES)}-${pct(fullest / TOTAL_PAGES)} full just after` : ''}`);
