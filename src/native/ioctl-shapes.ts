@@ -18,7 +18,7 @@ import { ioctlInfo } from '../uapi/ioctl-table.js';
 import { Struct } from '../uapi/struct.js';
 import { userPointers } from '../uapi/user-pointers.js';
 import { POLLIN, POLLOUT } from '../uapi/poll.js';
-import { SW_SYNC_IOC_CREATE_FENCE } from '../uapi/sw_sync.js';
+import { SW_SYNC_GET_DEADLINE, SW_SYNC_IOC_CREATE_FENCE } from '../uapi/sw_sync.js';
 import { SYNC_IOC_MERGE } from '../uapi/sync_file.js';
 import { UDMABUF_CREATE, UDMABUF_CREATE_LIST } from '../uapi/udmabuf.js';
 
@@ -88,6 +88,8 @@ declareIoctl(DMA_BUF_IOCTL_IMPORT_SYNC_FILE, { fdIn: [4] });
 declareIoctl(SYNC_IOC_MERGE, { fdIn: [32], fdOut: [36] });
 // struct sw_sync_create_fence_data { __u32 value; char name[32]; __s32 fence; }
 declareIoctl(SW_SYNC_IOC_CREATE_FENCE, { fdOut: [36] });
+// struct sw_sync_get_deadline { __u64 deadline_ns; __u32 pad; __s32 fence_fd; }
+declareIoctl(SW_SYNC_GET_DEADLINE, { fdIn: [12] });
 // struct udmabuf_create { __u32 memfd; __u32 flags; __u64 offset; __u64 size; }: returns the new dma-buf fd
 declareIoctl(UDMABUF_CREATE, { fdIn: [0], fdOut: 'ret' });
 // struct udmabuf_create_list { __u32 flags; __u32 count; struct udmabuf_create_item list[]; }, items of 24 bytes led by the memfd

@@ -3,6 +3,7 @@
  * ioctls take (declared once, x86-64 layout) and the table of ioctls.
  */
 export * from './ioctl.js';
+export * from './ioctls.js';
 export * from './struct.js';
 export * from './user-pointers.js';
 export * from './fcntl.js';

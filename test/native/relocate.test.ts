@@ -5,7 +5,7 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { callRelocated } from '../../src/native/relocate.js';
+import { callRelocated, FAULT_ADDRESS } from '../../src/native/relocate.js';
 import { loadLibc, type Libc } from '../../src/native/libc.js';
 import { nativeSkip } from '../helpers/native.js';
 
@@ -48,13 +48,31 @@ describe('callRelocated', { skip: nativeSkip }, () => {
     assert.equal(v.getBigUint64(16, true), 44n);
   });
 
-  test('a pointer outside the argument is EFAULT before any call; a field outside it is a RangeError', () => {
+  test('a pointer outside the argument reaches the kernel as an address it cannot use: the call is made, its own checks first; a field outside it is a RangeError', () => {
     const arg = new Uint8Array(16);
     new DataView(arg.buffer).setBigUint64(0, 16n, true);
+    let seen = 0n;
+    assert.equal(callRelocated(libc, 'x', arg, [0], (base) => ((seen = new DataView(libc.view(base, 16)).getBigUint64(0, true)), 0)), 0);
+    assert.equal(seen, FAULT_ADDRESS, 'not NULL, not in the argument');
+    assert.equal(new DataView(arg.buffer).getBigUint64(0, true), 16n, 'the offset is restored');
     let called = false;
-    assert.throws(() => callRelocated(libc, 'x', arg, [0], () => ((called = true), 0)), { code: 'EFAULT', errno: -14, syscall: 'x' });
     assert.throws(() => callRelocated(libc, 'x', arg, [12], () => ((called = true), 0)), RangeError);
     assert.equal(called, false);
+  });
+
+  test('the kernel answers EFAULT for a pointer outside the argument when it uses it (sendmsg of an msghdr whose msg_iov is outside)', () => {
+    const sv = new Int32Array(2);
+    assert.equal(libc.socketpair(1, 1 | 0o2000000, 0, sv), 0);
+    try {
+      const arg = new Uint8Array(56);
+      const v = new DataView(arg.buffer);
+      v.setBigUint64(16, 4096n, true); // msg_iov, past the 56 bytes
+      v.setBigUint64(24, 1n, true); // msg_iovlen
+      assert.throws(() => callRelocated(libc, 'sendmsg', arg, [16], (addr) => libc.sendmsg(sv[0], addr, 0)), { code: 'EFAULT', syscall: 'sendmsg' });
+    } finally {
+      libc.close(sv[0]);
+      libc.close(sv[1]);
+    }
   });
 
   test('a failing call throws its errno after copying back', () => {

@@ -121,9 +121,10 @@ export function modulesLayer(kernel, method) {
 /**
  * What of the project goes into the guest: package.json, what the build made
  * (dist/), node_modules/ less the TypeScript compiler (20+ MB the guest never
- * runs), and scripts/ (the test bed's guest programs).
+ * runs), scripts/ (the test bed's guest programs), and
+ * docs/linux-differences.md (the allow-list the differential runner reads).
  */
-const PROJECT_ENTRIES = ['package.json', 'dist', 'node_modules', 'scripts'];
+const PROJECT_ENTRIES = ['package.json', 'dist', 'node_modules', 'scripts', 'docs/linux-differences.md'];
 function skipInProject(rel) {
   return rel === 'node_modules/typescript' || rel === 'node_modules/.bin/tsc' || rel === 'node_modules/.bin/tsserver' || rel === 'node_modules/.cache';
 }

@@ -11,6 +11,7 @@ import { kconfig } from '../lib/kconfig.js';
 import { tracepoint } from '../lib/trace.js';
 import { O_ACCMODE, O_NONBLOCK, SEEK_END, SEEK_SET } from '../../uapi/fcntl.js';
 import { File, Inode, fput, getFile, type FileOperations } from '../fs/file.js';
+import { dmabufSb } from '../fs/super.js';
 import type { FdTable } from '../fs/fdtable.js';
 import { PAGE_SHIFT } from '../mm/page.js';
 import { DmaBuf, type DmaBufAttachment, type DmaBufExportInfo } from './dma-buf-struct.js';
@@ -150,8 +151,10 @@ export function dmaBufExport(info: DmaBufExportInfo): DmaBuf {
   }
   const dmabuf = new DmaBuf(info, info.resv ?? null);
   // dma_buf_getfile(): an anon inode with a unique number and the size.
-  const inode = new Inode(++dmabufInode);
+  // dma_buf_getfile(): an anon inode of the dmabuf filesystem with its size, and its bytes (st_blocks)
+  const inode = new Inode(++dmabufInode, dmabufSb);
   inode.size = info.size;
+  inode.bytes = info.size;
   const file = new File(inode, 'dmabuf', info.flags & (O_ACCMODE | O_NONBLOCK), dmaBufFops, dmabuf);
   dmabuf.file = file;
   dbList.unshift(dmabuf);

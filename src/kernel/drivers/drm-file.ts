@@ -5,15 +5,20 @@
  * handler by number, copies the argument at the user's size zero-extended
  * to the kernel's, and answers -EINVAL for numbers it does not know.
  */
-import { EACCES, EFAULT, EINVAL, ENOENT } from '../lib/errno.js';
+import { EACCES, EAGAIN, EFAULT, EINTR, EINVAL, ENOTTY, EOPNOTSUPP } from '../lib/errno.js';
 import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
-import { File, Inode, type FileOperations } from '../fs/file.js';
+import { File, Inode, type FileOperations, type PollTable, type TaskStruct } from '../fs/file.js';
 import { miscRegister } from '../fs/miscdevice.js';
-import { _IOC_DIRSHIFT, _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_WRITE } from '../../uapi/ioctl.js';
+import { mkdev } from '../fs/super.js';
+
+/** DRM_MAJOR (include/drm/drm_*.h): the primary node is minor 0, the render node 128 (drm_minor_alloc) */
+const DRM_MAJOR = 226;
+import { _IOC_DIRSHIFT, _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_TYPE, _IOC_WRITE } from '../../uapi/ioctl.js';
+import { O_NONBLOCK } from '../../uapi/fcntl.js';
 import {
-  DRM_CAP_DUMB_BUFFER, DRM_CAP_DUMB_PREFERRED_DEPTH, DRM_CAP_DUMB_PREFER_SHADOW, DRM_CAP_PRIME, DRM_CAP_TIMESTAMP_MONOTONIC,
-  DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB,
+  DRM_CAP_PRIME, DRM_CAP_SYNCOBJ, DRM_CAP_TIMESTAMP_MONOTONIC,
+  DRM_IOCTL_BASE, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB,
   DRM_IOCTL_MODE_DESTROY_DUMB, DRM_IOCTL_MODE_MAP_DUMB, DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_PRIME_HANDLE_TO_FD,
   DRM_IOCTL_SET_VERSION, DRM_IOCTL_VERSION, DRM_IOCTL_VGEM_FENCE_ATTACH, DRM_IOCTL_VGEM_FENCE_SIGNAL, DRM_PRIME_CAP_EXPORT,
   DRM_PRIME_CAP_IMPORT, drm_gem_close, drm_gem_flink, drm_gem_open, drm_get_cap, drm_mode_create_dumb,
@@ -49,13 +54,20 @@ function copyField(data: Uint8Array, lenField: 'name_len' | 'date_len' | 'desc_l
   return 0;
 }
 
-/** The capabilities GET_CAP answers (a u64 capability, compared exactly). */
+/** DRM_CAP_SYNCOBJ_TIMELINE */
+const DRM_CAP_SYNCOBJ_TIMELINE = 0x14;
+
+/**
+ * What drm_getcap() answers a driver without DRIVER_MODESET (vgem): the
+ * capabilities that make sense for render-only drivers (a u64, compared
+ * exactly); every other one is -EOPNOTSUPP ("other caps only work with KMS
+ * drivers", the Linux 6.12 drm_ioctl.c). vgem has no syncobjs.
+ */
 const caps = new Map<bigint, bigint>([
-  [BigInt(DRM_CAP_DUMB_BUFFER), 1n],
-  [BigInt(DRM_CAP_DUMB_PREFERRED_DEPTH), 0n],
-  [BigInt(DRM_CAP_DUMB_PREFER_SHADOW), 0n],
-  [BigInt(DRM_CAP_PRIME), BigInt(DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT)],
   [BigInt(DRM_CAP_TIMESTAMP_MONOTONIC), 1n],
+  [BigInt(DRM_CAP_PRIME), BigInt(DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT)],
+  [BigInt(DRM_CAP_SYNCOBJ), 0n],
+  [BigInt(DRM_CAP_SYNCOBJ_TIMELINE), 0n],
 ]);
 
 /** The ioctl table (drm_ioctls[] and vgem_ioctls[]), by number. Handlers work on the copied-in struct. */
@@ -78,14 +90,13 @@ const ioctls = new Map<number, [number, Handler]>([
   [_IOC_NR(DRM_IOCTL_GET_CAP), [DRM_IOCTL_GET_CAP, (_f, d) => {
     drm_get_cap.set(d, 'value', 0n);
     const value = caps.get(drm_get_cap.get(d, 'capability'));
-    if (value === undefined) return -EINVAL;
+    if (value === undefined) return -EOPNOTSUPP;
     drm_get_cap.set(d, 'value', value);
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_GEM_CLOSE), [DRM_IOCTL_GEM_CLOSE, (f, d) => {
-    const c = drm_gem_close.decode(d);
-    if (c.pad) return -EINVAL;
-    return drmGemHandleDelete(f, c.handle);
+    // drm_gem_close_ioctl() does not look at pad
+    return drmGemHandleDelete(f, drm_gem_close.get(d, 'handle'));
   }]],
   [_IOC_NR(DRM_IOCTL_GEM_FLINK), [DRM_IOCTL_GEM_FLINK, (f, d) => {
     const name = drmGemFlink(f, drm_gem_flink.get(d, 'handle'));
@@ -122,17 +133,14 @@ const ioctls = new Map<number, [number, Handler]>([
     return 0;
   }]],
   [_IOC_NR(DRM_IOCTL_MODE_MAP_DUMB), [DRM_IOCTL_MODE_MAP_DUMB, (f, d) => {
-    const m = drm_mode_map_dumb.decode(d);
-    if (m.pad) return -EINVAL;
-    const off = vgemDumbMapOffset(f, m.handle);
+    // drm_mode_mmap_dumb_ioctl() does not look at pad
+    const off = vgemDumbMapOffset(f, drm_mode_map_dumb.get(d, 'handle'));
     if (off < 0) return off;
     drm_mode_map_dumb.set(d, 'offset', BigInt(off));
     return 0;
   }]],
-  [_IOC_NR(DRM_IOCTL_MODE_DESTROY_DUMB), [DRM_IOCTL_MODE_DESTROY_DUMB, (f, d) => {
-    const r = drmGemHandleDelete(f, drm_mode_destroy_dumb.get(d, 'handle'));
-    return r === -EINVAL ? -ENOENT : r;
-  }]],
+  // drm_mode_destroy_dumb(): drm_gem_handle_delete()'s answer (-EINVAL for an unknown handle)
+  [_IOC_NR(DRM_IOCTL_MODE_DESTROY_DUMB), [DRM_IOCTL_MODE_DESTROY_DUMB, (f, d) => drmGemHandleDelete(f, drm_mode_destroy_dumb.get(d, 'handle'))]],
   [_IOC_NR(DRM_IOCTL_VGEM_FENCE_ATTACH), [DRM_IOCTL_VGEM_FENCE_ATTACH, async (f, d) => {
     const a = drm_vgem_fence_attach.decode(d);
     const id = await vgemFenceAttach(f, a.handle, a.flags, a.pad);
@@ -153,8 +161,9 @@ const ioctls = new Map<number, [number, Handler]>([
  */
 const RENDER_ALLOW = new Set([DRM_IOCTL_VERSION, DRM_IOCTL_GET_CAP, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_VGEM_FENCE_ATTACH, DRM_IOCTL_VGEM_FENCE_SIGNAL].map(_IOC_NR));
 
-/** drm_ioctl(): the handler by number (-EINVAL for none), drm_ioctl_permit() (-EACCES), then the copy in. */
+/** drm_ioctl(): -ENOTTY for another type than DRM's ('d'), the handler by number (-EINVAL for none), drm_ioctl_permit() (-EACCES), then the copy in. */
 async function drmIoctl(file: File, cmd: number, arg: UserArg, task: Task): Promise<number> {
+  if (_IOC_TYPE(cmd) !== DRM_IOCTL_BASE.charCodeAt(0)) return -ENOTTY;
   const entry = ioctls.get(_IOC_NR(cmd));
   if (!entry) return -EINVAL;
   if ((file.privateData as DrmFile).render && !RENDER_ALLOW.has(_IOC_NR(cmd))) return -EACCES;
@@ -175,8 +184,29 @@ async function drmIoctl(file: File, cmd: number, arg: UserArg, task: Task): Prom
   return ret;
 }
 
+/**
+ * drm_read(): the file's pending events; vgem sends none, so a read with
+ * O_NONBLOCK is -EAGAIN (whatever its length) and one without waits until
+ * a signal interrupts it (-EINTR: ERESTARTSYS without SA_RESTART).
+ */
+function drmRead(file: File, _length: number, _pos: number, task?: TaskStruct): number | Promise<number> {
+  if (file.fFlags & O_NONBLOCK) return -EAGAIN;
+  const signal = (task as Task | undefined)?.signal;
+  if (!signal) return -EAGAIN;
+  if (signal.aborted) return -EINTR;
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(-EINTR), { once: true }));
+}
+
+/** drm_poll(): EPOLLIN once an event is pending; vgem sends none. */
+function drmPoll(file: File, pt: PollTable | null): number {
+  pt?.wait((file.privateData as DrmFile).eventWait);
+  return 0;
+}
+
 const drmFops: FileOperations = {
   unlockedIoctl: drmIoctl,
+  read: drmRead,
+  poll: drmPoll,
   // noop_llseek: the position stays where it is (drm_fops in the Linux 6.12 drm_file.c).
   llseek: (file) => file.fPos,
   mmap: (file: File, vma: Vma) => drmGemMmap(file.privateData as DrmFile, vma),
@@ -195,8 +225,8 @@ export function drmOpen(flags: number, render = false): File {
 /** drm_dev_register() of the vgem device (vgem_init, module_init): its primary node /dev/dri/card0 and render node /dev/dri/renderD128. */
 export function vgemInit(): number {
   return (
-    miscRegister({ name: 'dri/card0', open: ({ flags }) => drmOpen(flags) }) ||
-    miscRegister({ name: 'dri/renderD128', open: ({ flags }) => drmOpen(flags, true) })
+    miscRegister({ name: 'dri/card0', rdev: mkdev(DRM_MAJOR, 0), open: ({ flags }) => drmOpen(flags) }) ||
+    miscRegister({ name: 'dri/renderD128', rdev: mkdev(DRM_MAJOR, 128), open: ({ flags }) => drmOpen(flags, true) })
   );
 }
 

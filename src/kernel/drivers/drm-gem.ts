@@ -19,8 +19,9 @@ import type { Device } from '../mm/device.js';
 import { dmaMapNewSgtable, dmaUnmapSgtable, DMA_BIDIRECTIONAL, type DmaDataDirection } from '../mm/dma-mapping.js';
 import type { IosysMap } from '../mm/iosys-map.js';
 import { sgAllocTableFromPages, sgFreeTable, type SgTable } from '../mm/scatterlist.js';
-import { vmaMapPages, type Vma } from '../mm/vma.js';
+import { isCowMapping, vmaMapPages, type Vma } from '../mm/vma.js';
 import type { FdTable } from '../fs/fdtable.js';
+import { WaitQueue } from '../fs/file.js';
 import {
   dmaBufExport, dmaBufGet, dmaBufPut, getDmaBuf, type DmaBuf, type DmaBufAttachment, type DmaBufOps,
 } from '../buf/dma-buf.js';
@@ -44,7 +45,6 @@ export interface DrmDriverInfo {
 export class DrmDevice {
   /** flink names: name -> object */
   readonly names = new Map<number, DrmGemObject>();
-  nextName = 1;
   /** fake mmap offsets (in pages) -> object */
   readonly offsets = new Map<number, DrmGemObject>();
   nextOffset = DRM_FILE_PAGE_OFFSET_START;
@@ -81,13 +81,14 @@ export class DrmGemObject {
 /** struct drm_file: one open of the device */
 export class DrmFile {
   readonly handles = new Map<number, DrmGemObject>();
-  nextHandle = 1;
   /** the PRIME cache: dma-buf <-> handle (each entry holds a dma-buf reference) */
   readonly prime = new Map<DmaBuf, number>();
   /** driver private data (vgem's fence table) */
   driverPriv: unknown = null;
   /** opened through the render node (drm_is_render_client): only DRM_RENDER_ALLOW ioctls */
   render = false;
+  /** event_wait: readers and pollers of the file's events */
+  readonly eventWait = new WaitQueue();
   constructor(readonly dev: DrmDevice) {}
 }
 
@@ -153,9 +154,10 @@ export function drmGemShmemCreate(dev: DrmDevice, size: number): DrmGemObject {
   return obj;
 }
 
-/** drm_gem_handle_create(): a new handle in `file` (holds a reference). */
+/** drm_gem_handle_create(): a new handle in `file` (holds a reference): the lowest free number from 1 (idr_alloc). */
 export function drmGemHandleCreate(file: DrmFile, obj: DrmGemObject): number {
-  const handle = file.nextHandle++;
+  let handle = 1;
+  while (file.handles.has(handle)) handle++;
   file.handles.set(handle, drmGemObjectGet(obj));
   obj.handleCount++;
   return handle;
@@ -205,7 +207,10 @@ export function drmGemFlink(file: DrmFile, handle: number): number {
   const obj = file.handles.get(handle);
   if (!obj) return -ENOENT;
   if (!obj.name) {
-    obj.name = obj.dev.nextName++;
+    // idr_alloc(&dev->object_name_idr, obj, 1, 0): the lowest free name
+    let name = 1;
+    while (obj.dev.names.has(name)) name++;
+    obj.name = name;
     obj.dev.names.set(obj.name, obj);
   }
   return obj.name;
@@ -241,9 +246,10 @@ export async function drmGemMmap(file: DrmFile, vma: Vma): Promise<number> {
   return drmGemObjectMmap(obj, vma, 0);
 }
 
-/** The object's mmap (drm_gem_shmem_mmap): an imported object forwards to its exporter. */
+/** The object's mmap (drm_gem_shmem_mmap): an imported object forwards to its exporter; a copy-on-write (private) mapping is -EINVAL. */
 async function drmGemObjectMmap(obj: DrmGemObject, vma: Vma, pgoff: number): Promise<number> {
   if (obj.importAttach) return dmaBufMmap(obj.dmaBuf!, vma, pgoff);
+  if (isCowMapping(vma.vmFlags)) return -EINVAL;
   return vmaMapPages(vma, obj.pages, pgoff);
 }
 

@@ -48,7 +48,9 @@ export class VgemFile {
 
 /** The vgem DRM device and its DMA device. */
 export const vgemDevice = new DrmDevice(
-  { name: 'vgem', desc: 'Virtual GEM provider', date: '20120112', major: 1, minor: 0, patchlevel: 0 },
+  // DRM_IOCTL_VERSION reports the date "0": drivers' dates are deprecated (drm_version() in the Linux 6.12
+  // stable series, as Debian's 6.12 kernels answer; vgem's was "20120112" before)
+  { name: 'vgem', desc: 'Virtual GEM provider', date: '0', major: 1, minor: 0, patchlevel: 0 },
   new Device({ name: 'vgem' }),
 );
 
@@ -81,10 +83,12 @@ export interface DumbBuffer {
 /**
  * DRM_IOCTL_MODE_CREATE_DUMB (drm_gem_shmem_dumb_create): pitch and size
  * from width, height and bpp unless the caller asked for more; a new
- * object and handle. -EINVAL for zero sizes or flags (drm_mode_create_dumb_ioctl).
+ * object and handle. -EINVAL for zero sizes (drm_mode_create_dumb_ioctl; flags are ignored).
  */
 export function vgemDumbCreate(file: DrmFile, width: number, height: number, bpp: number, flags = 0, pitchIn = 0, sizeIn = 0): DumbBuffer | number {
-  if (!width || !height || !bpp || flags) return -EINVAL;
+  // drm_mode_create_dumb() checks the sizes; flags are not looked at
+  void flags;
+  if (!width || !height || !bpp) return -EINVAL;
   // overflow checks of drm_mode_create_dumb_ioctl: cpp * width and pitch * height fit 32 bits
   const cpp = Math.ceil(bpp / 8);
   if (cpp > 0xffffffff / width) return -EINVAL;

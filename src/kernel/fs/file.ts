@@ -10,6 +10,7 @@ import type { ModuleRef } from '../lib/module.js';
 import { O_ACCMODE } from '../../uapi/fcntl.js';
 import type { Vma } from '../mm/vma.js';
 import type { UserArg } from '../lib/uaccess.js';
+import { anonInodeSb, type SuperBlock } from './super.js';
 
 /**
  * struct task_struct, declared forward as in C (`struct task_struct;`):
@@ -71,7 +72,8 @@ export interface FileOperations {
   poll?(file: File, pt: PollTable | null): number | Promise<number>;
   /** arg: the user buffer (struct bytes) or a number; task: the caller (its fd table and signals) */
   unlockedIoctl?(file: File, cmd: number, arg: UserArg, task: TaskStruct): number | Promise<number>;
-  read?(file: File, length: number, pos: number): Uint8Array | number;
+  /** may wait (a DRM file's events): then a promise, and the caller's task tells when to stop (a signal) */
+  read?(file: File, length: number, pos: number, task?: TaskStruct): Uint8Array | number | Promise<Uint8Array | number>;
   write?(file: File, data: Uint8Array, pos: number): number;
   showFdinfo?(file: File): string;
   /** the name d_path() gives the file (dentry_operations.d_dname), when it is not a path */
@@ -82,20 +84,48 @@ export interface FileOperations {
 
 let nextIno = 1000;
 
+/** current_time(): the realtime clock in ns, what a new or changed inode's times take. */
+export function currentTimeNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** What getattr computes when asked (a directory's size and links follow its entries). */
+export interface InodeAttrs {
+  size?: number;
+  nlink?: number;
+}
+
 /** struct inode */
 export class Inode {
   ino: number;
   size = 0;
   /** i_mode: an anon inode's is 0600 with no file-type bits (alloc_anon_inode) */
   mode = 0o600;
-  /** i_rdev of a device node */
+  /** i_rdev of a device node (new_encode_dev) */
   rdev = 0;
+  /** i_nlink: 1; 0 for an unlinked file (a memfd) */
+  nlink = 1;
+  /** inode_get_bytes(): i_blocks * 512 (st_blocks) */
+  bytes = 0;
+  /** i_atime, i_mtime, i_ctime (ns since the epoch) */
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
   /** i_private */
   private: unknown = null;
-  constructor(ino?: number) {
+  /** attributes that change with the inode's contents (see InodeAttrs) */
+  getattr: (() => InodeAttrs) | null = null;
+  constructor(ino?: number, readonly sb: SuperBlock = anonInodeSb) {
     this.ino = ino ?? nextIno++;
+    this.atime = this.mtime = this.ctime = currentTimeNs();
   }
 }
+
+/**
+ * anon_inode_inode: the one inode every anon_inode_getfile() file shares
+ * (sync_file, ...): one inode number, mode 0600 with no file type.
+ */
+export const anonInodeInode = new Inode(undefined, anonInodeSb);
 
 /** Files that are open (some reference left), for leak checks. */
 export const fileStats = { live: 0 };
@@ -111,7 +141,8 @@ export class File {
   /** f_count */
   refcount = 1;
   fPos = 0;
-  readonly inode: Inode;
+  /** the inode (an opened node's file takes the node's: vfsOpen) */
+  inode: Inode;
   /** the dentry name, e.g. "dmabuf", "sync_file", "memfd:name" */
   readonly name: string;
   /** the path it was opened by, for files opened by path (what d_path shows for them) */

@@ -6,15 +6,16 @@
  * zero-copy view that stays valid (and grows) as the file grows. Pages get
  * page frames lazily, when something pins them (udmabuf does).
  */
-import { EBUSY, EFBIG, EINVAL, ENOMEM, EPERM } from '../lib/errno.js';
+import { EBUSY, EFBIG, EINVAL, ENOMEM, ENOSYS, ENXIO, EPERM } from '../lib/errno.js';
 import {
   F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
-  MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, O_LARGEFILE, O_RDWR, SEEK_CUR, SEEK_END, SEEK_SET,
+  MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, O_LARGEFILE, O_RDWR, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET,
 } from '../../uapi/fcntl.js';
 import { allocPages, freePages, GFP_KERNEL } from '../mm/page-alloc.js';
 import { Backing, type Page, PAGE_SIZE } from '../mm/page.js';
 import { VM_SHARED, VM_WRITE, type Vma } from '../mm/vma.js';
 import { File, FMODE_WRITE, Inode, type FileOperations } from './file.js';
+import { shmemSb } from './super.js';
 import { S_IFREG } from '../../uapi/stat.js';
 
 /** The largest a memfd may grow (its SharedArrayBuffer reserves this much address space). */
@@ -22,6 +23,9 @@ export const MEMFD_MAX_BYTES = 2 ** 30;
 
 const F_ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
 const MFD_ALL_FLAGS = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;
+/** MFD_HUGE_SHIFT, MFD_HUGE_MASK (include/uapi/linux/hugetlb_encode.h): a huge page size's log2 */
+const MFD_HUGE_SHIFT = 26;
+const MFD_HUGE_MASK = 0x3f;
 /** NAME_MAX minus the "memfd:" prefix */
 const MFD_NAME_MAX_LEN = 255 - 6;
 
@@ -34,6 +38,13 @@ export class ShmemInode {
   readonly pages = new Map<number, Page>();
   /** writable shared mappings (mapping_writably_mapped) */
   writableMappings = 0;
+  /**
+   * Page indexes that have a page in the cache (info->alloced: what
+   * st_blocks counts): those written with write(2) or pinned. A page first
+   * touched through a mapping is not seen (JavaScript cannot observe a
+   * store into a view; docs/linux-differences.md).
+   */
+  readonly allocated = new Set<number>();
   constructor(readonly name: string, seals: number) {
     this.backing = new Backing(`memfd:${name}`, 0, MEMFD_MAX_BYTES);
     this.seals = seals;
@@ -45,6 +56,7 @@ const shmemFops: FileOperations = {
   dname: (file) => `/${file.name} (deleted)`,
   llseek(file, offset, whence): number {
     const info = file.privateData as ShmemInode;
+    if (whence === SEEK_DATA || whence === SEEK_HOLE) return shmemSeekHoleData(file, info, offset, whence);
     let base: number;
     if (whence === SEEK_SET) base = 0;
     else if (whence === SEEK_CUR) base = file.fPos;
@@ -92,6 +104,7 @@ const shmemFops: FileOperations = {
       if (r) return r;
     }
     info.backing.bytes.set(data, pos);
+    for (let p = Math.floor(pos / PAGE_SIZE); p * PAGE_SIZE < end; p++) info.allocated.add(p);
     return data.length;
   },
   release(_inode, file): void {
@@ -100,6 +113,28 @@ const shmemFops: FileOperations = {
     info.pages.clear();
   },
 };
+
+/**
+ * shmem_file_llseek() for SEEK_DATA and SEEK_HOLE (mapping_seek_hole_data):
+ * data is a page the file has (written or pinned), a hole one it has not,
+ * and the end of the file is a hole. -ENXIO for an offset at or past the
+ * end (or no data after it).
+ */
+function shmemSeekHoleData(file: File, info: ShmemInode, offset: number, whence: number): number {
+  if (offset < 0 || offset >= info.size) return -ENXIO;
+  let pos = offset;
+  while (pos < info.size) {
+    const has = info.allocated.has(Math.floor(pos / PAGE_SIZE));
+    if (has === (whence === SEEK_DATA)) break;
+    pos = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
+  }
+  if (pos >= info.size) {
+    if (whence === SEEK_DATA) return -ENXIO;
+    pos = info.size;
+  }
+  file.fPos = pos;
+  return pos;
+}
 
 function shmemResize(info: ShmemInode, length: number): number {
   if (length > MEMFD_MAX_BYTES) return -EFBIG;
@@ -114,6 +149,7 @@ function shmemResize(info: ShmemInode, length: number): number {
         shmemPutPage(p);
       }
     }
+    for (const idx of info.allocated) if (idx * PAGE_SIZE >= pageAlignUp(length)) info.allocated.delete(idx);
   }
   info.size = length;
   return 0;
@@ -125,16 +161,21 @@ function shmemResize(info: ShmemInode, length: number): number {
  * sealing.
  */
 export function memfdCreate(name: string, flags: number): File | number {
-  if (flags & ~MFD_ALL_FLAGS) return -EINVAL;
-  if (flags & MFD_HUGETLB) return -EINVAL; // no hugetlbfs on this machine
+  // MFD_HUGETLB may carry a huge page size in the bits from MFD_HUGE_SHIFT up
+  if (flags & ~(flags & MFD_HUGETLB ? MFD_ALL_FLAGS | MFD_HUGE_MASK << MFD_HUGE_SHIFT : MFD_ALL_FLAGS)) return -EINVAL;
+  if (flags & MFD_EXEC && flags & MFD_NOEXEC_SEAL) return -EINVAL;
   if (new TextEncoder().encode(name).length > MFD_NAME_MAX_LEN) return -EINVAL;
-  let seals = flags & MFD_ALLOW_SEALING ? 0 : F_SEAL_SEAL;
-  if (flags & MFD_NOEXEC_SEAL) seals |= F_SEAL_EXEC;
+  // hugetlb_file_setup() of a kernel without CONFIG_HUGETLBFS (this machine has no hugetlbfs)
+  if (flags & MFD_HUGETLB) return -ENOSYS;
+  // MFD_NOEXEC_SEAL allows sealing and seals the exec bits; otherwise only MFD_ALLOW_SEALING allows it
+  const seals = flags & MFD_NOEXEC_SEAL ? F_SEAL_EXEC : flags & MFD_ALLOW_SEALING ? 0 : F_SEAL_SEAL;
   const info = new ShmemInode(name, seals);
-  const inode = new Inode();
+  const inode = new Inode(undefined, shmemSb);
   inode.private = info;
-  // shmem_file_setup(): a regular file, rwx for everyone (the memfd is reachable only through its fd).
-  inode.mode = S_IFREG | 0o777;
+  // shmem_file_setup(): a regular file, rwx for everyone (the memfd is reachable only through its fd),
+  // without the x bits under MFD_NOEXEC_SEAL (memfd_create, Linux 6.3+); unlinked from the start.
+  inode.mode = S_IFREG | (flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777);
+  inode.nlink = 0;
   return new File(inode, `memfd:${name}`, O_RDWR | O_LARGEFILE, shmemFops, info);
 }
 
@@ -142,6 +183,13 @@ export function memfdCreate(name: string, flags: number): File | number {
 export function shmemSize(file: File): number {
   return (file.privateData as ShmemInode).size;
 }
+
+/** inode_get_bytes() of a shmem file: the bytes of the pages it has (i_blocks * 512). */
+export function shmemBytes(file: File): number {
+  return (file.privateData as ShmemInode).allocated.size * PAGE_SIZE;
+}
+
+const pageAlignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 
 /** shmem_file(): whether a file is backed by shmem (a memfd). */
 export function isShmemFile(file: File): boolean {
@@ -181,6 +229,9 @@ export function memfdAddSeals(file: File, seals: number): number {
     if (info.writableMappings > 0) return -EBUSY;
     for (const p of info.pages.values()) if (p.refcount > 1) return -EBUSY;
   }
+  // F_SEAL_EXEC on an executable memfd implies the write seals (W^X from the start, Linux 6.3+); added
+  // after the checks above, as mm/memfd.c does
+  if (seals & F_SEAL_EXEC && file.inode.mode & 0o111) seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
   info.seals |= seals;
   return 0;
 }
@@ -205,6 +256,7 @@ export function shmemPinPages(file: File, pgoff: number, npages: number): Page[]
       }
       p = got[0];
       info.pages.set(idx, p);
+      info.allocated.add(idx);
     }
     p.refcount++;
     out.push(p);

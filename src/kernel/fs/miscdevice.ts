@@ -9,6 +9,7 @@ import { EINVAL, ENOENT } from '../lib/errno.js';
 import type { ModuleRef } from '../lib/module.js';
 import { S_IFCHR } from '../../uapi/stat.js';
 import type { FileOperations } from './file.js';
+import { mkdev } from './super.js';
 import { devDir, FileNode, registryAdd, registryMkdirs, registryRemove, type DirNode, type OpenFn } from './registry.js';
 
 /** struct miscdevice, the parts a node needs */
@@ -25,7 +26,14 @@ export interface MiscDevice {
   owner?: ModuleRef | null;
   /** the open's ctx.node.data; the privateData of a file made from fops */
   data?: unknown;
+  /** the device number (mkdev(major, minor)); a misc device's by default: MISC_MAJOR and a dynamic minor */
+  rdev?: number;
 }
+
+/** MISC_MAJOR (include/linux/major.h) */
+export const MISC_MAJOR = 10;
+/** The dynamic minors handed out (MISC_DYNAMIC_MINOR): counted down from 127, as misc_minor_alloc() does */
+let nextDynamicMinor = 127;
 
 const nodes = new Map<MiscDevice, FileNode>();
 
@@ -43,6 +51,7 @@ export function miscRegister(misc: MiscDevice): number {
   const dir = registryMkdirs(devDir, parts.join('/'), 'devtmpfs');
   if (typeof dir === 'number') return dir;
   const node = new FileNode(base, S_IFCHR | (misc.mode ?? 0o600), 'devtmpfs', { open: misc.open, fops: misc.fops }, misc.owner ?? null, misc.data ?? null);
+  node.rdev = misc.rdev ?? mkdev(MISC_MAJOR, nextDynamicMinor--);
   const ret = registryAdd(dir, node);
   if (ret) return ret;
   nodes.set(misc, node);

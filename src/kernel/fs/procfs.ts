@@ -11,16 +11,14 @@ import { S_IFREG } from '../../uapi/stat.js';
 import { DirNode, FileNode, procDir, registryAdd, registryRemove, type Dentry, type ShowFn } from './registry.js';
 import { tasks, type Task } from './task.js';
 
-/** Mount ids shown in fdinfo (anon_inodefs, the dmabuf pseudo filesystem, devtmpfs, debugfs/sysfs/proc, tmpfs) */
-export const MNT_ID: Record<string, number> = { dmabuf: 12, anon: 15, dev: 22, pseudo: 24, shmem: 1 };
-
 /** /proc/<pid>/fdinfo/<fd>: the generic lines, then the file's own (show_fdinfo). */
 export function fdinfo(owner: Task, fd: number): string | number {
   const file = owner.files.lookup(fd);
   if (!file) return -ENOENT;
   let flags = file.fFlags;
   if (owner.files.isCloexec(fd)) flags |= O_CLOEXEC;
-  const mnt = file.name === 'dmabuf' ? MNT_ID.dmabuf : file.name.startsWith('memfd:') ? MNT_ID.shmem : MNT_ID.anon;
+  // the id of the mount the file is on (its filesystem's: super.ts)
+  const mnt = file.inode.sb.mntId;
   // procfs holds a reference while it shows the file (show_fdinfo excludes it from dma-buf's count).
   file.refcount++;
   const own = file.fOp.showFdinfo?.(file) ?? '';

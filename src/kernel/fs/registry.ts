@@ -8,8 +8,9 @@
  */
 import { EEXIST, ENOENT, ENOTDIR } from '../lib/errno.js';
 import type { ModuleRef } from '../lib/module.js';
-import { S_IFDIR } from '../../uapi/stat.js';
-import type { File, FileOperations } from './file.js';
+import { S_IFDIR, S_IFMT, S_IFREG } from '../../uapi/stat.js';
+import { Inode, type File, type FileOperations } from './file.js';
+import { debugfsSb, devtmpfsSb, procSb, rootfsSb, sysfsSb, type SuperBlock } from './super.js';
 import type { Task } from './task.js';
 
 /** The filesystem a node is in: it decides the rules of open (see vfs.ts). */
@@ -41,9 +42,18 @@ export interface DynamicDir {
   lookup(name: string, ctx: LookupContext): Dentry | null;
 }
 
+/** Each filesystem's superblock. */
+const SUPER: Record<FsType, SuperBlock> = { rootfs: rootfsSb, devtmpfs: devtmpfsSb, debugfs: debugfsSb, sysfs: sysfsSb, proc: procSb };
+
+/** BOGO_DIRENT_SIZE: what each entry adds to a tmpfs (devtmpfs) directory's size, "." and ".." included. */
+const BOGO_DIRENT_SIZE = 20;
+
 /** struct dentry (with its inode's mode): a name, a mode (S_IF* | permissions), a filesystem, an owner module. */
 export abstract class Dentry {
   parent: DirNode | null = null;
+  /** i_rdev of a device node (new_encode_dev) */
+  rdev = 0;
+  private ino: Inode | null = null;
   constructor(
     readonly name: string,
     readonly mode: number,
@@ -54,7 +64,30 @@ export abstract class Dentry {
     readonly data: unknown,
   ) {}
 
-  /** The absolute path (for messages). */
+  /**
+   * The node's inode, made on first use: what every open of the node shares
+   * (its number, mode and device number, and the filesystem's device). A
+   * sysfs attribute's size is a page (kernfs); a directory's links, and for
+   * a devtmpfs directory its size, follow its entries.
+   */
+  inode(): Inode {
+    if (this.ino) return this.ino;
+    const inode = new Inode(undefined, SUPER[this.fs]);
+    inode.mode = this.mode;
+    inode.rdev = this.rdev;
+    if (this.fs === 'sysfs' && (this.mode & S_IFMT) === S_IFREG) inode.size = 4096;
+    if (this instanceof DirNode) {
+      const dir = this;
+      inode.getattr = () => {
+        const entries = dir.entries();
+        const subdirs = entries.filter((e) => e instanceof DirNode).length;
+        return { nlink: 2 + subdirs, size: dir.fs === 'devtmpfs' ? (2 + entries.length) * BOGO_DIRENT_SIZE : 0 };
+      };
+    }
+    return (this.ino = inode);
+  }
+
+  /** The absolute path (for messages, and what d_path gives a file opened through the node). */
   path(): string {
     return this.parent ? `${this.parent.parent ? this.parent.path() : ''}/${this.name}` : '/';
   }
@@ -67,9 +100,13 @@ export class DirNode extends Dentry {
     super(name, mode, fs, owner, null);
   }
 
-  /** d_lookup(): a static entry first, then the dynamic ones. */
+  /** d_lookup(): a static entry first, then the dynamic ones (which get this directory as parent, for their path). */
   lookup(name: string, ctx: LookupContext): Dentry | null {
-    return this.children.get(name) ?? this.dynamic?.lookup(name, ctx) ?? null;
+    const found = this.children.get(name);
+    if (found) return found;
+    const made = this.dynamic?.lookup(name, ctx) ?? null;
+    if (made && !made.parent) made.parent = this;
+    return made;
   }
 
   /** readdir(): static entries in creation order, then the dynamic ones. */

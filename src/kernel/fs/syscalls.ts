@@ -6,15 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  EACCES, EBADF, EINTR, EINVAL, ENODEV, ENOENT, ENOMEM, ENOTTY, EOVERFLOW, EPERM, ESPIPE, ESRCH,
+  EACCES, EBADF, EFAULT, EINTR, EINVAL, ENODEV, ENOENT, ENOMEM, ENOTTY, EOVERFLOW, EPERM, ESPIPE, ESRCH,
 } from '../lib/errno.js';
 import { tasks, type Task } from './task.js';
-import type { UserArg } from '../lib/uaccess.js';
+import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
 import { armTimeout } from '../lib/time.js';
 import { statsRegister } from '../lib/stats.js';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET_SEALS, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_APPEND,
-  O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NOATIME, O_NONBLOCK, SEEK_END,
+  O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NOATIME, O_NONBLOCK, SEEK_END, SEEK_HOLE,
   VALID_OPEN_FLAGS,
 } from '../../uapi/fcntl.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
@@ -23,11 +23,15 @@ import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
 import { unixInFlight } from './unix-socket.js';
 import { dPath, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
-import { stat } from '../../uapi/stat.js';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, stat } from '../../uapi/stat.js';
+import { FASYNC, FIGETBSZ, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, FIOQSIZE } from '../../uapi/ioctls.js';
 import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
 import { pr_warn } from '../lib/printk.js';
-import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemSize, shmemTruncate } from './memfd.js';
+import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemBytes, shmemSize, shmemTruncate } from './memfd.js';
 import { vfsList, vfsOpen, vfsReadText } from './vfs.js';
+
+/** SEEK_MAX (include/uapi/linux/fs.h) */
+const SEEK_MAX = SEEK_HOLE;
 
 /** DEFAULT_POLLMASK: files without a poll op are always ready. */
 const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
@@ -58,11 +62,66 @@ export function sysDup(task: Task, fd: number): number {
   return task.files.dup(fd, 0, 0);
 }
 
-/** ioctl(fd, cmd, arg): -EBADF, -ENOTTY for a file without ioctls, else the file's answer. */
+/** get_user() of an int argument: the value, or null (-EFAULT). */
+function getUserInt(arg: UserArg): number | null {
+  const b = copyFromUser(arg, 4);
+  return b ? new DataView(b.buffer, b.byteOffset, 4).getInt32(0, true) : null;
+}
+
+/** put_user() of an int (or, with `size` 8, a loff_t): 0 or -EFAULT. */
+function putUser(arg: UserArg, value: number, size = 4): number {
+  const b = new Uint8Array(size);
+  const dv = new DataView(b.buffer);
+  if (size === 8) dv.setBigInt64(0, BigInt(value), true);
+  else dv.setInt32(0, value, true);
+  return copyToUser(arg, b) ? 0 : -EFAULT;
+}
+
+/**
+ * do_vfs_ioctl() (fs/ioctl.c): the requests the VFS answers for every file
+ * before the file's own ioctl (FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC,
+ * FIOQSIZE, FIGETBSZ; FIONREAD for regular files), or null for the file's.
+ */
+function doVfsIoctl(task: Task, fd: number, file: File, cmd: number, arg: UserArg): number | null {
+  const mode = file.inode.mode & S_IFMT;
+  switch (cmd) {
+    case FIOCLEX:
+    case FIONCLEX:
+      task.files.setCloexec(fd, cmd === FIOCLEX);
+      return 0;
+    case FIONBIO: {
+      const on = getUserInt(arg);
+      if (on === null) return -EFAULT;
+      file.fFlags = on ? file.fFlags | O_NONBLOCK : file.fFlags & ~O_NONBLOCK;
+      return 0;
+    }
+    case FIOASYNC: {
+      const on = getUserInt(arg);
+      if (on === null) return -EFAULT;
+      // No file here has a fasync operation: turning FASYNC on (or off once on) is -ENOTTY.
+      return ((on ? FASYNC : 0) ^ file.fFlags) & FASYNC ? -ENOTTY : 0;
+    }
+    case FIOQSIZE:
+      if (mode !== S_IFDIR && mode !== S_IFREG && mode !== S_IFLNK) return -ENOTTY;
+      return putUser(arg, isShmemFile(file) ? shmemBytes(file) : 0, 8);
+    case FIGETBSZ:
+      return putUser(arg, file.inode.sb.blocksize);
+    case FIONREAD:
+      // file_ioctl(): regular files only; others pass it to the file.
+      if (mode !== S_IFREG) return null;
+      return putUser(arg, (isShmemFile(file) ? shmemSize(file) : file.inode.size) - file.fPos);
+    default:
+      return null;
+  }
+}
+
+/** ioctl(fd, cmd, arg): -EBADF, the VFS's own requests, -ENOTTY for a file without ioctls, else the file's answer. */
 export async function sysIoctl(task: Task, fd: number, cmd: number, arg: UserArg): Promise<number> {
   const file = task.files.fget(fd);
   if (!file) return -EBADF;
   try {
+    const vfs = doVfsIoctl(task, fd, file, cmd >>> 0, arg);
+    if (vfs !== null) return vfs;
     if (!file.fOp.unlockedIoctl) return -ENOTTY;
     return await file.fOp.unlockedIoctl(file, cmd >>> 0, arg, task);
   } finally {
@@ -70,22 +129,23 @@ export async function sysIoctl(task: Task, fd: number, cmd: number, arg: UserArg
   }
 }
 
-/** lseek(fd, offset, whence): -ESPIPE for files that cannot seek. */
+/** lseek(fd, offset, whence): -EINVAL for a whence past SEEK_MAX (before the file is asked), -ESPIPE for files that cannot seek. */
 export function sysLseek(task: Task, fd: number, offset: number, whence: number): number {
   const file = task.files.lookup(fd);
   if (!file) return -EBADF;
+  if (whence < 0 || whence > SEEK_MAX) return -EINVAL;
   if (!file.fOp.llseek) return -ESPIPE;
   return file.fOp.llseek(file, offset, whence);
 }
 
 /** read(fd, length): the bytes, or -EBADF (not open for reading), -EINVAL (the file has no read). */
-export function sysRead(task: Task, fd: number, length: number): Uint8Array | number {
+export async function sysRead(task: Task, fd: number, length: number): Promise<Uint8Array | number> {
   const file = task.files.lookup(fd);
   if (!file) return -EBADF;
   if (!(file.fMode & FMODE_READ)) return -EBADF;
   if (!file.fOp.read) return -EINVAL;
   if (length < 0) return -EINVAL;
-  const r = file.fOp.read(file, length, file.fPos);
+  const r = await file.fOp.read(file, length, file.fPos, task);
   if (typeof r === 'number') return r;
   file.fPos += r.length;
   return r;
@@ -301,13 +361,24 @@ export function sysFstat(task: Task, fd: number): Uint8Array | number {
   const file = task.files.lookup(fd);
   if (!file) return -EBADF;
   const inode = file.inode;
+  const dyn = inode.getattr?.() ?? {};
+  const sec = (ns: bigint): bigint => ns / 1_000_000_000n;
+  const nsec = (ns: bigint): bigint => ns % 1_000_000_000n;
+  // generic_fillattr(): the inode's fields; a shmem file's size and blocks are its own
+  const bytes = isShmemFile(file) ? shmemBytes(file) : inode.bytes;
   return stat.encode({
+    st_dev: BigInt(inode.sb.dev),
     st_ino: inode.ino,
     st_mode: inode.mode,
-    st_nlink: 1,
+    st_nlink: dyn.nlink ?? inode.nlink,
     st_rdev: inode.rdev,
-    st_size: isShmemFile(file) ? shmemSize(file) : inode.size,
-    st_blksize: PAGE_SIZE,
+    st_size: isShmemFile(file) ? shmemSize(file) : dyn.size ?? inode.size,
+    st_blksize: inode.sb.blocksize,
+    // i_blocks: 512-byte units
+    st_blocks: Math.ceil(bytes / 512),
+    st_atime: sec(inode.atime), st_atime_nsec: nsec(inode.atime),
+    st_mtime: sec(inode.mtime), st_mtime_nsec: nsec(inode.mtime),
+    st_ctime: sec(inode.ctime), st_ctime_nsec: nsec(inode.ctime),
   });
 }
 

@@ -13,6 +13,7 @@ import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../../uapi/fcntl.js';
 import { POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
 import { S_IFSOCK } from '../../uapi/stat.js';
 import { File, Inode, WaitQueue, fput, getFile, type FileOperations, type PollTable } from './file.js';
+import { sockfsSb } from './super.js';
 import type { Task } from './task.js';
 
 /** POLLRDHUP (include/uapi/asm-generic/poll.h): the peer shut down its writing side. */
@@ -59,7 +60,7 @@ const unixFops: FileOperations = {
 };
 
 function sockFile(sk: UnixSock, flags: number): File {
-  const inode = new Inode();
+  const inode = new Inode(undefined, sockfsSb);
   inode.mode = S_IFSOCK | 0o777;
   const f = new File(inode, 'socket', O_RDWR | (flags & O_NONBLOCK), unixFops, sk);
   sk.file = f;

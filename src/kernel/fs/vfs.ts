@@ -8,7 +8,7 @@
  * their show/store cannot serve (-EACCES).
  */
 import { EACCES, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO } from '../lib/errno.js';
-import { O_ACCMODE, O_CLOEXEC, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET } from '../../uapi/fcntl.js';
+import { O_ACCMODE, O_CLOEXEC, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../uapi/fcntl.js';
 import { S_IRUGO, S_IWUGO } from '../../uapi/stat.js';
 import { FMODE_OPENED, File, Inode, fput, type FileOperations } from './file.js';
 import { DirNode, FileNode, registryWalk, type Dentry, type LookupContext } from './registry.js';
@@ -18,18 +18,32 @@ import type { Task } from './task.js';
 /** What an open of a node gets when the module owning it is going away (fops_get failing, per filesystem). */
 const GONE: Record<string, number> = { devtmpfs: -ENODEV, debugfs: -ENXIO, sysfs: -ENODEV, proc: -ENOENT, rootfs: -ENOENT };
 
-/** A seq_file-like file over a text generated at open; a sysfs store, if any, takes writes. */
+/**
+ * A file over a text generated at open; a sysfs store, if any, takes
+ * writes. procfs and debugfs texts are seq_files (seq_lseek: SEEK_SET and
+ * SEEK_CUR only); a sysfs attribute seeks as a file of its inode's size, a
+ * page (kernfs: generic_file_llseek).
+ */
 function textFile(node: FileNode, flags: number, text: string, ctx: LookupContext): File {
   const bytes = new TextEncoder().encode(text);
+  const sysfs = node.fs === 'sysfs';
   const fops: FileOperations = {
     read(_file, length, pos): Uint8Array {
       return bytes.slice(pos, pos + length);
     },
     llseek(file, offset, whence): number {
-      const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? file.fPos : whence === SEEK_END ? bytes.length : NaN;
-      if (Number.isNaN(base) || base + offset < 0) return -EINVAL;
-      file.fPos = base + offset;
-      return file.fPos;
+      const size = file.inode.size;
+      let pos: number;
+      if (whence === SEEK_SET) pos = offset;
+      else if (whence === SEEK_CUR) pos = file.fPos + offset;
+      else if (sysfs && whence === SEEK_END) pos = size + offset;
+      else if (sysfs && (whence === SEEK_DATA || whence === SEEK_HOLE)) {
+        if (offset < 0 || offset >= size) return -ENXIO;
+        pos = whence === SEEK_DATA ? offset : size;
+      } else return -EINVAL;
+      if (pos < 0) return -EINVAL;
+      file.fPos = pos;
+      return pos;
     },
   };
   const store = node.store;
@@ -62,7 +76,7 @@ function mayOpen(node: FileNode, flags: number): number {
 async function openNode(node: FileNode, task: Task, flags: number): Promise<File | number> {
   if (node.open) return node.open({ task, flags, node });
   if (node.fops) {
-    const inode = new Inode();
+    const inode = node.inode();
     inode.private = node.data;
     const file = new File(inode, node.name, flags, node.fops, node.data);
     if (!node.fops.open) return file;
@@ -90,7 +104,9 @@ export async function vfsOpen(task: Task, path: string, flags: number): Promise<
   flags &= ~O_CLOEXEC;
   if (node instanceof DirNode) {
     if ((flags & O_ACCMODE) !== O_RDONLY) return -EISDIR;
-    return new File(new Inode(), node.name, flags, dirFops, null);
+    const dir = new File(node.inode(), node.name, flags, dirFops, null);
+    dir.path = node.path();
+    return dir;
   }
   const file = node as FileNode;
   const perm = mayOpen(file, flags);
@@ -108,6 +124,11 @@ export async function vfsOpen(task: Task, path: string, flags: number): Promise<
   if (owner) {
     if (typeof opened === 'number' || opened.owner) owner.put();
     else opened.owner = owner;
+  }
+  if (typeof opened !== 'number') {
+    // The file is the node's: its inode (shared by every open) and its path (what /proc/<pid>/fd/<n> names).
+    opened.inode = file.inode();
+    opened.path = file.path();
   }
   return opened;
 }

@@ -10,6 +10,7 @@ import { EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, ESPIPE, kerr, ptrErr } from '../
 import { copyFromUser, copyToUser, type UserArg } from '../lib/uaccess.js';
 import { File, Inode, type FileOperations } from '../fs/file.js';
 import { miscRegister } from '../fs/miscdevice.js';
+import { mkdev } from '../fs/super.js';
 import { dmaBufFdInstall, dmaBufPut } from '../buf/dma-buf.js';
 import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../uapi/dma-heap.js';
 import { _IOC_NR, _IOC_SIZE, _IOC_READ, _IOC_WRITE, _IOC_DIRSHIFT } from '../../uapi/ioctl.js';
@@ -20,6 +21,8 @@ export const DMA_HEAP_VALID_FD_FLAGS = O_CLOEXEC | O_ACCMODE;
 export const DMA_HEAP_VALID_HEAP_FLAGS = 0n;
 /** NUM_HEAP_MINORS */
 export const NUM_HEAP_MINORS = 128;
+/** The major of the heaps' char region (alloc_chrdev_region: whatever major was free at boot) */
+const DMA_HEAP_MAJOR = 251;
 
 /** struct dma_heap_ops */
 export interface DmaHeapOps {
@@ -57,7 +60,7 @@ export function dmaHeapAdd(info: DmaHeapExportInfo): DmaHeap {
   if (minor >= NUM_HEAP_MINORS) throw kerr(-EBUSY, 'dma_heap: Unable to get minor number for heap');
   const heap = new DmaHeap(info.name, info.ops, info.priv ?? null, minor);
   const name = info.name;
-  const ret = miscRegister({ name: `dma_heap/${name}`, open: ({ flags }) => dmaHeapOpen(name, flags) });
+  const ret = miscRegister({ name: `dma_heap/${name}`, rdev: mkdev(DMA_HEAP_MAJOR, minor), open: ({ flags }) => dmaHeapOpen(name, flags) });
   if (ret) throw kerr(ret, `dma_heap: Unable to create device for ${name}`);
   heaps.push(heap);
   return heap;

@@ -10,7 +10,7 @@ import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.
 import type { Task } from '../fs/task.js';
 import { DmaFenceCb, type DmaFence } from '../fence/dma-fence.js';
 import { dmaFenceUnwrapForEach, dmaFenceUnwrapMerge } from '../fence/dma-fence-unwrap.js';
-import { File, Inode, WaitQueue, fput, type FileOperations, type PollTable } from '../fs/file.js';
+import { File, WaitQueue, anonInodeInode, fput, type FileOperations, type PollTable } from '../fs/file.js';
 import type { FdTable } from '../fs/fdtable.js';
 import { O_CLOEXEC, O_RDONLY } from '../../uapi/fcntl.js';
 import { EPOLLIN } from '../../uapi/eventpoll.js';
@@ -72,8 +72,8 @@ export class SyncFile {
   private constructor(fence: DmaFence) {
     this.fence = fence;
     this.cb = new SyncFilePollCb(this);
-    // anon_inode_getfile("sync_file", &sync_file_fops, sync_file, 0)
-    this.file = new File(new Inode(), 'sync_file', O_RDONLY, syncFileFops, this);
+    // anon_inode_getfile("sync_file", &sync_file_fops, sync_file, 0): the shared anon inode
+    this.file = new File(anonInodeInode, 'sync_file', O_RDONLY, syncFileFops, this);
   }
 
   /** sync_file_create(fence): takes its own reference; null on allocation failure. */
@@ -236,6 +236,9 @@ function ioctlFileInfo(sf: SyncFile, arg: UserArg): number {
   const at = sync_file_info.fields.name.offset;
   raw.set(name, at);
   raw[at + name.length] = 0;
+  // A merge's name is copied with strscpy(): with CONFIG_FORTIFY_SOURCE (distribution kernels) it is
+  // limited to the name and its NUL, so the bytes after stay, as here; without it strscpy() copies a word
+  // at a time and zeroes the rest of the NUL's word (docs/linux-differences.md).
   sync_file_info.set(raw, 'status', status);
   sync_file_info.set(raw, 'num_fences', count);
   return copyToUser(arg, raw) ? 0 : -EFAULT;
