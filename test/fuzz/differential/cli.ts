@@ -9,7 +9,7 @@
  */
 import { existsSync, writeSync } from 'node:fs';
 import { release } from 'node:os';
-import { absentPaths, emulatorWorkerSide, EMULATOR_PROFILE, hostProfile, nativeSide, type Side } from './sides.js';
+import { absentPaths, emulatorWorkerSide, EMULATOR_FEATURES, nativeSide, type Side } from './sides.js';
 import { runDifferential } from './run.js';
 
 /** A line on stdout at once (say's pipe writes are asynchronous: a hang would swallow them). */
@@ -36,21 +36,22 @@ export async function differentialMain(args: string[]): Promise<number> {
 
   let left: Side;
   let right: Side;
-  let absent = absentPaths(EMULATOR_PROFILE);
+  let absent = absentPaths(EMULATOR_FEATURES);
   if (against === 'linux') {
     const why = nativeUnavailable();
     if (why) {
       say(`differential fuzz: the native backend cannot run here (${why}); it compares the emulator with a real kernel that has /dev/dma_heap (npm run test:linux runs it in a VM)`);
       return 2;
     }
-    const profile = hostProfile();
-    absent = absentPaths(profile);
-    right = await nativeSide(profile);
-    left = emulatorWorkerSide(profile, { recycle });
-    say(`differential fuzz: the emulator against Linux ${release()}: CMA heap ${profile.cmaBytes ? `${profile.cmaBytes >> 20} MiB` : 'none'}, sw_sync ${profile.swSync ? 'yes' : 'no'}, sysfs stats ${profile.sysfsStats ? 'yes' : 'no'}`);
+    const native = await nativeSide();
+    const f = native.features;
+    right = native.side;
+    absent = absentPaths(f);
+    left = emulatorWorkerSide(f, { recycle });
+    say(`differential fuzz: the emulator against Linux ${release()}: CMA heap ${f.cmaHeap ? `${f.cmaHeap}, ${f.cmaBytes >> 20} MiB` : 'none'}, sw_sync ${f.swSync ? 'yes' : 'no'}, sysfs stats ${f.sysfsStats ? 'yes' : 'no'}, vgem ${f.vgemCard ?? 'none'}`);
   } else {
-    left = emulatorWorkerSide(EMULATOR_PROFILE, { recycle, name: 'emulator' });
-    right = emulatorWorkerSide(EMULATOR_PROFILE, { recycle, name: 'emulator (second machine)' });
+    left = emulatorWorkerSide(EMULATOR_FEATURES, { recycle, name: 'emulator' });
+    right = emulatorWorkerSide(EMULATOR_FEATURES, { recycle, name: 'emulator (second machine)' });
     say('differential fuzz: the emulator against a second emulator (the machinery only)');
   }
   say(`${sequences} sequences of up to ${maxOps} operations, seed ${seed}${keepGoing ? ', going on after a divergence' : ''}`);

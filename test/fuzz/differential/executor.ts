@@ -57,6 +57,12 @@ const PAGE = 4096;
 /** DMABUF_FUZZ_TRACE=1: every operation on stderr before it runs (to find one that hangs or crashes) */
 const TRACE = Boolean(process.env.DMABUF_FUZZ_TRACE);
 
+/** How the program names the vocabulary's paths that differ between kernels (test/differential/env.ts). */
+const PATH_EXPR: Readonly<Record<string, string>> = {
+  '/dev/dri/card0': "env.vgemCard ?? '/dev/dri/card0'",
+  '/dev/dri/renderD128': "env.vgemRender ?? '/dev/dri/renderD128'",
+};
+
 export interface ExecutorOptions {
   /** paths as the program names them (the emulator's) -> this side's (the vgem nodes, found by driver name) */
   paths?: Readonly<Record<string, string>>;
@@ -213,6 +219,11 @@ export class Executor {
     const d = u.ioctlInfo(request);
     if (d?.arg instanceof Struct && b.length >= d.arg.size) {
       for (const p of u.userPointers(d.arg, b)) {
+        // Records written over the struct itself would put what it reports (a sync_file's name, with its
+        // fence context) where no normaliser looks: point past the struct instead.
+        if (p.target < BigInt(d.arg.size)) dv(b).setBigUint64(p.at, p.target + BigInt(d.arg.size), true);
+      }
+      for (const p of u.userPointers(d.arg, b)) {
         if (p.target < 1n << 16n && !p.inside) grow(Number(p.target) + Math.min(p.length, POINTER_ROOM));
       }
     }
@@ -359,7 +370,7 @@ export class Executor {
         const fd = r.open(this.paths[path] ?? path, flags);
         const kind: Kind = path.startsWith('/dev/dma_heap/') ? 'heap' : path === '/dev/udmabuf' ? 'udev' : path.startsWith('/dev/dri/') ? 'drm' : path.endsWith('/sw_sync') ? 'tl' : path === '/dev/kmsg' ? 'kmsg' : 'other';
         const v = fd >= 0 ? this.keep(fd, kind).v : this.newVar('x');
-        this.out(`const ${v} = r.open(${this.paths[path] ? `env.path(${expr})` : expr}, 0o${(flags >>> 0).toString(8)});`);
+        this.out(`const ${v} = r.open(${PATH_EXPR[path] ?? expr}, 0o${(flags >>> 0).toString(8)});`);
         break;
       }
       case 'close': {

@@ -176,7 +176,7 @@ async function explain(o: DifferentialOptions, ops: DiffOp[], compare: Compare, 
   const divergence = compare(p.left, p.right);
   return {
     ops, divergence, error: divergence ? null : error, seed, shrinks,
-    program: programText(p.code, { seed, divergence, left: o.left.name, right: o.right.name }),
+    program: programText(p.code, { name: `seed${seed}`, seed, divergence, left: o.left.name, right: o.right.name }),
     diff: diffText(p.left, p.right, divergence, o.left.name, o.right.name),
     left: p.left, right: p.right,
   };
@@ -203,12 +203,27 @@ const HELPERS: Record<string, string> = {
   getFd: 'const getFd = (a: Uint8Array, at: number): number => new DataView(a.buffer, a.byteOffset, a.byteLength).getInt32(at, true);',
 };
 
-/** The differential program (test/differential/programs/*.ts) that makes the same calls. */
-export function programText(code: readonly string[], about: { seed: number; divergence: Divergence | null; left: string; right: string }): string {
-  const used = Object.keys(HELPERS).filter((h) => code.some((l) => l.includes(`${h}(`)));
+/** The imports and helpers a found program needs (test/differential/programs/fuzz.ts has them). */
+export const PROGRAM_PRELUDE = [
+  "import * as u from '../../../src/uapi/index.js';",
+  "import type { Recorder } from '../recorder.js';",
+  "import type { Env } from '../env.js';",
+  '',
+  ...Object.values(HELPERS),
+];
+
+/**
+ * The differential program that makes the same calls: a function for
+ * test/differential/programs/fuzz.ts (`export function <name>(r, env)`),
+ * with a comment saying where it came from and how the two sides differed.
+ * With `module`, the imports and helpers come first (a file that compiles
+ * on its own).
+ */
+export function programText(code: readonly string[], about: { name: string; seed: number; divergence: Divergence | null; left: string; right: string; module?: boolean }): string {
   const d = about.divergence;
   const esc = (s: string | undefined): string => (s ?? '(no line)').replace(/\*\//g, '* /');
   return [
+    ...(about.module ? [...PROGRAM_PRELUDE, ''] : []),
     '/**',
     ` * Found by the differential fuzzer (npm run fuzz -- --differential --seed ${about.seed}), shrunk.`,
     ...(d ? [
@@ -217,12 +232,7 @@ export function programText(code: readonly string[], about: { seed: number; dive
       ` *   ${about.right}: ${esc(d.right)}`,
     ] : []),
     ' */',
-    "import * as u from '../../../src/uapi/index.js';",
-    "import type { Recorder } from '../recorder.js';",
-    '',
-    ...used.map((h) => HELPERS[h]),
-    ...(used.length ? [''] : []),
-    'export default function program(r: Recorder, env: { path(p: string): string }): void {',
+    `export function ${about.name}(r: Recorder, env: Env): void {`,
     ...code.map((l) => `  ${l}`),
     '}',
     '',

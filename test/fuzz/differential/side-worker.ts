@@ -4,11 +4,12 @@
  * sequences it is sent, answering each with its recording.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { emulatorSide, type KernelProfile, type RunOptions } from './sides.js';
+import { emulatorSide, type RunOptions } from './sides.js';
+import type { Features } from '../../differential/env.js';
 import type { DiffOp } from './vocabulary.js';
 
-const data = workerData as { profile: KernelProfile; recycle?: number };
-const side = emulatorSide(data.profile, { recycle: data.recycle });
+const data = workerData as { features: Features; recycle?: number };
+const side = emulatorSide(data.features, { recycle: data.recycle });
 
 parentPort!.on('message', (m: { id: number; kind: 'run' | 'close'; ops?: DiffOp[]; runOpts?: RunOptions }) => {
   const work = m.kind === 'run' ? side.run(m.ops!, m.runOpts) : side.close();

@@ -15,41 +15,29 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { boot as bootEmulator } from '../../../src/machine/boot.js';
 import type { MachineLike, MachineStats, ProcessLike } from '../../../src/machine/process-api.js';
-import { findDrmDevice } from '../../../src/user/drm.js';
 import { Recorder } from '../../differential/recorder.js';
+import { detectFeatures, emulatorBootOptions, type Features } from '../../differential/env.js';
 import type { Line } from '../../differential/normalize.js';
 import { Executor } from './executor.js';
 import type { DiffOp } from './vocabulary.js';
 
-/** What the compared kernel has, so the emulator can be booted alike. */
-export interface KernelProfile {
-  /** CmaTotal: the CMA area's bytes (0: no CMA heap) */
-  cmaBytes: number;
-  /** CONFIG_SW_SYNC */
-  swSync: boolean;
-  /** CONFIG_DMABUF_SYSFS_STATS */
-  sysfsStats: boolean;
-  /** the calling thread's comm (sw_sync names its timelines after it) */
-  comm: string;
+/** The emulator's own features (everything built in, its default CMA area): for a run of the emulator against itself. */
+export const EMULATOR_FEATURES: Features = {
+  swSync: true, cmaHeap: 'reserved', cmaBytes: 64 * 2 ** 20, sysfsStats: true, udmabuf: true,
+  vgemCard: '/dev/dri/card0', vgemRender: '/dev/dri/renderD128', comm: 'node',
+};
+
+/** Paths of the vocabulary that name nothing on a kernel with `f` (opened without O_CREAT: see ExecutorOptions.absent). */
+export function absentPaths(f: Features): string[] {
+  return ['/dev/dma_heap/nope', '/dev/dma_heap/__proto__', ...(f.cmaHeap === 'reserved' ? [] : ['/dev/dma_heap/reserved']), ...(f.swSync ? [] : ['/sys/kernel/debug/sync/sw_sync'])];
 }
 
-/** The emulator's own profile: everything built in, its default CMA area. */
-export const EMULATOR_PROFILE: KernelProfile = { cmaBytes: 64 * 2 ** 20, swSync: true, sysfsStats: true, comm: 'node' };
-
-/** Paths of the vocabulary that name nothing on a kernel like `p` (opened without O_CREAT: see ExecutorOptions.absent). */
-export function absentPaths(p: KernelProfile): string[] {
-  return ['/dev/dma_heap/nope', '/dev/dma_heap/__proto__', ...(p.cmaBytes ? [] : ['/dev/dma_heap/reserved']), ...(p.swSync ? [] : ['/sys/kernel/debug/sync/sw_sync'])];
-}
-
-/** The host kernel's profile (for the native backend). */
-export function hostProfile(): KernelProfile {
-  const cma = /^CmaTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-  return {
-    cmaBytes: existsSync('/dev/dma_heap/reserved') && cma ? Number(cma[1]) * 1024 : 0,
-    swSync: existsSync('/sys/kernel/debug/sync/sw_sync'),
-    sysfsStats: existsSync('/sys/kernel/dmabuf/buffers'),
-    comm: readFileSync('/proc/thread-self/comm', 'utf8').trim(),
-  };
+/** The vocabulary's paths (the emulator's) -> this kernel's: the vgem nodes, found by driver name. */
+function pathsOf(f: Features): Record<string, string> {
+  const paths: Record<string, string> = {};
+  if (f.vgemCard) paths['/dev/dri/card0'] = f.vgemCard;
+  if (f.vgemRender) paths['/dev/dri/renderD128'] = f.vgemRender;
+  return paths;
 }
 
 /** What a side recorded for a sequence, and the program its run wrote. */
@@ -77,7 +65,7 @@ export interface Side {
 }
 
 /** One sequence on a process, through a recorder: the lines and the program. */
-function runOn(r: Recorder, ops: readonly DiffOp[], opts: RunOptions, paths: Readonly<Record<string, string>> = {}): SequenceResult {
+function runOn(r: Recorder, ops: readonly DiffOp[], opts: RunOptions, paths: Readonly<Record<string, string>>): SequenceResult {
   const ex = new Executor(r, { paths, emit: opts.emit, absent: opts.absent });
   try {
     ex.run(ops);
@@ -107,16 +95,15 @@ function describe(s: MachineStats): string {
   return Object.entries(s).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-/** The emulator, booted like `profile`, rebooted every `recycle` sequences; in the calling thread. */
-export function emulatorSide(profile: KernelProfile, opts: { recycle?: number; wrap?: ProcessWrapper; name?: string } = {}): Side {
+/** The emulator, booted like a kernel with `features`, rebooted every `recycle` sequences; in the calling thread. */
+export function emulatorSide(features: Features, opts: { recycle?: number; wrap?: ProcessWrapper; name?: string } = {}): Side {
   const recycle = opts.recycle ?? 100;
   let machine: MachineLike | null = null;
   let used = 0;
   const warnings: string[] = [];
-  const bootOne = (): Promise<MachineLike> => bootEmulator({
-    memory: { cmaBytes: profile.cmaBytes },
-    kconfig: { SW_SYNC: profile.swSync, DMABUF_SYSFS_STATS: profile.sysfsStats },
-  });
+  const options = emulatorBootOptions(features);
+  const bootOne = (): Promise<MachineLike> => bootEmulator({ ...options, kconfig: { ...options.kconfig, SW_SYNC: features.swSync } });
+  const paths = pathsOf(EMULATOR_FEATURES);
   const retire = async (m: MachineLike): Promise<MachineStats> => {
     warnings.push(...(await m.dmesg()).split('\n').filter((l) => WARN.test(l)));
     return m.shutdown();
@@ -136,10 +123,10 @@ export function emulatorSide(profile: KernelProfile, opts: { recycle?: number; w
       }
       used++;
       const m = machine;
-      const spawned = m.spawn(profile.comm);
+      const spawned = m.spawn(features.comm);
       const proc = opts.wrap ? opts.wrap(spawned) : spawned;
       try {
-        return runOn(new Recorder(proc, 'emulator'), ops, runOpts);
+        return runOn(new Recorder(proc, 'emulator'), ops, runOpts, paths);
       } finally {
         spawned.exit();
         const left = await drained(() => m.stats());
@@ -160,8 +147,8 @@ export function emulatorSide(profile: KernelProfile, opts: { recycle?: number; w
  * recordings are independent, and in the VM's guest a sequence's time is
  * then the slower side's instead of the sum.
  */
-export function emulatorWorkerSide(profile: KernelProfile, opts: { recycle?: number; name?: string } = {}): Side {
-  const worker = new Worker(new URL('./side-worker.js', import.meta.url), { workerData: { profile, recycle: opts.recycle } });
+export function emulatorWorkerSide(features: Features, opts: { recycle?: number; name?: string } = {}): Side {
+  const worker = new Worker(new URL('./side-worker.js', import.meta.url), { workerData: { features, recycle: opts.recycle } });
   let next = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let dead: Error | null = null;
@@ -201,22 +188,20 @@ export function emulatorWorkerSide(profile: KernelProfile, opts: { recycle?: num
 }
 
 /**
- * The host's kernel through the native backend, one machine for the run.
- * The vgem nodes are found by driver name, and the program's paths
- * (/dev/dri/card0, /dev/dri/renderD128: the emulator's) map to them.
+ * The host's kernel through the native backend, one machine for the run,
+ * and what that kernel has (asked through a process, unrecorded).
  */
-export async function nativeSide(profile: KernelProfile): Promise<Side> {
+export async function nativeSide(): Promise<{ side: Side; features: Features }> {
   const { bootNative } = await import('../../../src/native/machine.js');
   const machine = await bootNative();
-  const paths: Record<string, string> = {};
-  {
-    const p = machine.spawn(profile.comm);
-    const card = findDrmDevice(p, 'vgem', 'card');
-    const render = findDrmDevice(p, 'vgem', 'render');
-    p.exit();
-    if (card && card.path !== '/dev/dri/card0') paths['/dev/dri/card0'] = card.path;
-    if (render && render.path !== '/dev/dri/renderD128') paths['/dev/dri/renderD128'] = render.path;
+  const probe = machine.spawn();
+  let features: Features;
+  try {
+    features = detectFeatures(probe);
+  } finally {
+    probe.exit();
   }
+  const paths = pathsOf(features);
   const bufinfo = '/sys/kernel/debug/dma_buf/bufinfo';
   const buffersLeft = (): number => {
     // "Total N objects, M bytes" (dma_buf_debug_show): other processes' buffers count too, and should be none.
@@ -225,11 +210,11 @@ export async function nativeSide(profile: KernelProfile): Promise<Side> {
     return m ? Number(m[1]) : 0;
   };
   let runs = 0;
-  return {
+  const side: Side = {
     name: 'linux',
     backend: 'linux',
     async run(ops, runOpts = {}) {
-      const proc = machine.spawn(profile.comm);
+      const proc = machine.spawn(features.comm);
       try {
         return runOn(new Recorder(proc, 'linux'), ops, runOpts, paths);
       } finally {
@@ -251,4 +236,5 @@ export async function nativeSide(profile: KernelProfile): Promise<Side> {
       return { left: await machine.shutdown(), warnings };
     },
   };
+  return { side, features };
 }
