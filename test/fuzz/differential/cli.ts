@@ -1,18 +1,23 @@
 /**
  * `npm run fuzz -- --differential [--sequences N] [--seed S] [--max-ops 50]
- * [--keep-going] [--survey] [--against linux|emulator]`: the differential fuzzer
- * (run.ts) against the host's kernel through the native backend (against
- * the emulator itself with `--against emulator`, to try the machinery).
- * Prints the rate, each divergence's minimal program and the recordings'
- * difference (--survey: no shrinking, each kind of divergence counted). Exits 0 when the sides agreed, 1 on a divergence or a leak,
- * 2 when the native backend cannot run here.
+ * [--keep-going] [--survey] [--kernel stock|built] [--recycle N]
+ * [--against linux|emulator]`: the differential fuzzer (run.ts) against the
+ * host's kernel through the native backend (against the emulator itself
+ * with `--against emulator`, to try the machinery). The differences
+ * docs/linux-differences.md lists pass (`--kernel`, default
+ * $DMABUF_VM_KERNEL, selects the entries of one kernel). Prints the rate,
+ * each divergence's minimal program and the recordings' difference
+ * (--survey: no shrinking, each kind of divergence counted). Exits 0 when
+ * the sides agreed, 1 on a divergence or a leak, 2 when the native backend
+ * cannot run here.
  */
 import { existsSync, writeSync } from 'node:fs';
 import { release } from 'node:os';
 import { absentPaths, emulatorWorkerSide, EMULATOR_FEATURES, nativeSide, type Side } from './sides.js';
-import { runDifferential } from './run.js';
+import { allowListCompare, runDifferential, type Compare } from './run.js';
+import { loadAllowList } from '../../differential/compare.js';
 
-/** A line on stdout at once (say's pipe writes are asynchronous: a hang would swallow them). */
+/** A line on stdout at once (console.log's pipe writes are asynchronous: a hang would swallow them). */
 const say = (s = ''): void => {
   writeSync(1, `${s}\n`);
 };
@@ -36,6 +41,9 @@ export async function differentialMain(args: string[]): Promise<number> {
 
   let left: Side;
   let right: Side;
+  let compare: Compare | undefined;
+  const ki = args.indexOf('--kernel');
+  const kernel = ki >= 0 ? args[ki + 1] : process.env.DMABUF_VM_KERNEL || null;
   let absent = absentPaths(EMULATOR_FEATURES);
   if (against === 'linux') {
     const why = nativeUnavailable();
@@ -48,6 +56,7 @@ export async function differentialMain(args: string[]): Promise<number> {
     right = native.side;
     absent = absentPaths(f);
     left = emulatorWorkerSide(f, { recycle });
+    compare = allowListCompare(loadAllowList(), kernel);
     say(`differential fuzz: the emulator against Linux ${release()}: CMA heap ${f.cmaHeap ? `${f.cmaHeap}, ${f.cmaBytes >> 20} MiB` : 'none'}, sw_sync ${f.swSync ? 'yes' : 'no'}, sysfs stats ${f.sysfsStats ? 'yes' : 'no'}, vgem ${f.vgemCard ?? 'none'}`);
   } else {
     left = emulatorWorkerSide(EMULATOR_FEATURES, { recycle, name: 'emulator' });
@@ -57,7 +66,7 @@ export async function differentialMain(args: string[]): Promise<number> {
   say(`${sequences} sequences of up to ${maxOps} operations, seed ${seed}${keepGoing ? ', going on after a divergence' : ''}`);
   let failed = false;
   try {
-    const r = await runDifferential({ left, right, sequences, seed, maxOps, keepGoing, survey, absent, log: say });
+    const r = await runDifferential({ left, right, sequences, seed, maxOps, keepGoing, survey, absent, compare, log: say });
     say(`\n${r.sequences} sequences (${r.operations} operations) in ${r.seconds.toFixed(1)} s: ${(r.sequences / r.seconds).toFixed(2)} sequences/s, ${Math.round(r.operations / r.seconds)} operations/s; ${r.shrinkRuns} more while shrinking`);
     if (survey) {
       say(`kinds of divergence: ${r.kinds.length} (in ${r.kinds.reduce((n, k) => n + k.count, 0)} sequences)`);

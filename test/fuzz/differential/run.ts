@@ -10,18 +10,35 @@
  */
 import fc from 'fast-check';
 import { normalize } from '../../differential/normalize.js';
+import { compareRecordings, type Allowed } from '../../differential/compare.js';
 import { sequenceArb, type DiffOp } from './vocabulary.js';
 import type { Side } from './sides.js';
 
-/** Where two normalised recordings first differ (a missing line is undefined). */
+/** Where two normalised recordings first differ: the lines' indexes on each side, and the lines (a missing line is undefined). */
 export interface Divergence {
   index: number;
+  rightIndex?: number;
   left: string | undefined;
   right: string | undefined;
 }
 
 /** Compares two normalised recordings: the first divergence that is not a known difference, or null. */
 export type Compare = (left: readonly string[], right: readonly string[]) => Divergence | null;
+
+/**
+ * The runner's comparison (test/differential/compare.ts: an LCS diff, the
+ * differences docs/linux-differences.md lists pass) of a sequence recorded
+ * as the program `program`: only the list's entries whose program pattern
+ * matches it apply (`.` and `^fuzz/` ones, not those of a named program).
+ */
+export function allowListCompare(allowList: readonly Allowed[], kernel: string | null, program = 'fuzz/sequence'): Compare {
+  return (a, b) => {
+    const c = compareRecordings(program, a, b, allowList, kernel);
+    if (c.status !== 'differs') return null;
+    const d = c.differences.find((x) => !x.listed)!;
+    return { index: d.emulatorLine - 1, rightIndex: d.linuxLine - 1, left: d.emulator ?? undefined, right: d.linux ?? undefined };
+  };
+}
 
 /** Line by line, nothing allowed. */
 export const exactCompare: Compare = (a, b) => {
@@ -182,17 +199,18 @@ async function explain(o: DifferentialOptions, ops: DiffOp[], compare: Compare, 
   };
 }
 
-/** The two recordings: the lines before the divergence (the last few), then each side's from there. */
+/** The two recordings: the lines before the divergence (the last few, the left side's), then each side's from there. */
 export function diffText(a: readonly string[], b: readonly string[], d: Divergence | null, leftName: string, rightName: string): string {
   const at = d?.index ?? Math.min(a.length, b.length);
+  const atB = d?.rightIndex ?? at;
   const out: string[] = [`--- ${leftName}`, `+++ ${rightName}`];
   const from = Math.max(0, at - 8);
-  if (from > 0) out.push(`  ... ${from} equal lines`);
+  if (from > 0) out.push(`  ... ${from} lines`);
   for (let i = from; i < at; i++) out.push(`  ${a[i]}`);
   for (const l of a.slice(at, at + 12)) out.push(`- ${l}`);
   if (a.length > at + 12) out.push(`- ... ${a.length - at - 12} more`);
-  for (const l of b.slice(at, at + 12)) out.push(`+ ${l}`);
-  if (b.length > at + 12) out.push(`+ ... ${b.length - at - 12} more`);
+  for (const l of b.slice(atB, atB + 12)) out.push(`+ ${l}`);
+  if (b.length > atB + 12) out.push(`+ ... ${b.length - atB - 12} more`);
   return out.join('\n');
 }
 
