@@ -56,6 +56,16 @@ function run(d: AgentData): AgentReport {
   const handles: number[] = [];
   const at = <T>(xs: T[], i: number): T | undefined => (xs.length ? xs[i % xs.length] : undefined);
   const fdOf = (xs: number[], i: number): number => at(xs, i) ?? i - 8; // sometimes a number it does not hold, or negative
+  // A blocking read of a DRM file waits for its events (drm_read); vgem sends none, so it would wait until a
+  // signal: such a read is not made (with O_NONBLOCK it is, and is EAGAIN).
+  const waitsForever = (fd: number): boolean => {
+    try {
+      const st = proc.fstat(fd);
+      return (st.st_mode & u.S_IFMT) === u.S_IFCHR && Number(st.st_rdev >> 8n) === 226 && !(proc.fcntl(fd, u.F_GETFL) & u.O_NONBLOCK);
+    } catch {
+      return false;
+    }
+  };
   const forget = (fd: number): void => {
     for (const k of Object.keys(held) as (keyof typeof held)[]) {
       const j = held[k].indexOf(fd);
@@ -240,7 +250,7 @@ function run(d: AgentData): AgentReport {
       }
       case 'readWrite':
         if (o.write) call('write', () => proc.write(fdOf(held.any, o.fd), o.data));
-        else call('read', () => proc.read(fdOf(held.any, o.fd), o.len));
+        else if (!waitsForever(fdOf(held.any, o.fd))) call('read', () => proc.read(fdOf(held.any, o.fd), o.len));
         break;
       case 'readFile': {
         const path = ['/sys/kernel/debug/dma_buf/bufinfo', `/proc/self/fdinfo/${fdOf(held.any, o.fd)}`, '/sys/kernel/debug/sync/info', `/sys/kernel/dmabuf/buffers/${o.fd}/size`][o.which];

@@ -78,11 +78,13 @@ export const ALLOWED: Record<string, ReadonlySet<string>> = {
   ioctl: new Set(['EBADF', 'ENOTTY', 'EINVAL', 'EFAULT', 'ENOMEM', 'EBUSY', 'ENOENT', 'EPERM', 'EACCES', 'EOVERFLOW', 'ENODEV', 'ENOSPC', 'EMFILE', 'EBADFD', 'E2BIG', 'ETIME', 'EINTR', 'ERESTARTSYS', 'EOPNOTSUPP']),
   mmap: new Set(['EBADF', 'EACCES', 'EINVAL', 'ENODEV', 'EOVERFLOW', 'ENOMEM', 'EPERM', 'ENXIO']),
   munmap: new Set(['EINVAL']),
-  lseek: new Set(['EBADF', 'EINVAL', 'ESPIPE', 'EOVERFLOW']),
+  // ENXIO: SEEK_DATA/SEEK_HOLE at or past the end (shmem_file_llseek, kernfs' generic_file_llseek)
+  lseek: new Set(['EBADF', 'EINVAL', 'ESPIPE', 'EOVERFLOW', 'ENXIO']),
   poll: new Set(['EINVAL', 'EFAULT', 'ENOMEM', 'EINTR']),
   read: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT']),
   write: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT', 'ENOSPC', 'EFBIG', 'EPERM']),
-  memfd_create: new Set(['EINVAL', 'EMFILE', 'EFAULT']),
+  // ENOSYS: MFD_HUGETLB on a kernel without hugetlbfs
+  memfd_create: new Set(['EINVAL', 'EMFILE', 'EFAULT', 'ENOSYS']),
   ftruncate: new Set(['EBADF', 'EINVAL', 'EPERM', 'EFBIG', 'ENOMEM']),
   fcntl: new Set(['EBADF', 'EINVAL', 'EPERM', 'EBUSY']),
   sendmsg: new Set(['EBADF', 'ESRCH', 'EINVAL']),

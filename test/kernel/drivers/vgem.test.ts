@@ -9,12 +9,12 @@ import { dmaBufFd, dmaBufGet, dmaBufPut } from '../../../src/kernel/buf/dma-buf.
 import { dmaHeapBufferAlloc } from '../../../src/kernel/heaps/dma-heap.js';
 import { systemHeapCreate } from '../../../src/kernel/heaps/system-heap.js';
 import { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE } from '../../../src/kernel/resv/dma-resv.js';
-import { Vma, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
+import { Vma, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE } from '../../../src/kernel/mm/vma.js';
 import { PAGE_SIZE } from '../../../src/kernel/mm/page.js';
-import { EACCES, EBUSY, EFAULT, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
+import { EACCES, EAGAIN, EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP, ETIMEDOUT } from '../../../src/kernel/lib/errno.js';
 import { _IOC_NR, _IOWR } from '../../../src/uapi/ioctl.js';
 import { FIONREAD } from '../../../src/uapi/ioctls.js';
-import { O_CLOEXEC, O_RDWR } from '../../../src/uapi/fcntl.js';
+import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../../../src/uapi/fcntl.js';
 import { drmOpen } from '../../../src/kernel/drivers/drm-file.js';
 import { fput } from '../../../src/kernel/fs/file.js';
 import { Task } from '../../../src/kernel/fs/task.js';
@@ -22,7 +22,7 @@ import { cstr } from '../../../src/uapi/struct.js';
 import {
   DRM_CAP_DUMB_BUFFER, DRM_CAP_DUMB_PREFERRED_DEPTH, DRM_CAP_DUMB_PREFER_SHADOW, DRM_CAP_SYNCOBJ, DRM_CAP_TIMESTAMP_MONOTONIC, DRM_CAP_PRIME, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB, DRM_IOCTL_SET_VERSION,
   DRM_IOCTL_VERSION, DRM_PRIME_CAP_EXPORT, DRM_PRIME_CAP_IMPORT, drm_gem_close, drm_gem_flink, drm_gem_open, drm_get_cap, drm_mode_create_dumb,
-  drm_set_version, drm_version, DRM_IOCTL_VGEM_FENCE_SIGNAL, drm_vgem_fence_signal,
+  drm_set_version, drm_version, DRM_IOCTL_VGEM_FENCE_SIGNAL, drm_vgem_fence_signal, DRM_IOCTL_MODE_MAP_DUMB, DRM_IOCTL_MODE_DESTROY_DUMB, drm_mode_map_dumb, drm_mode_destroy_dumb,
 } from '../../../src/uapi/drm.js';
 
 describe('vgem', () => {
@@ -162,6 +162,29 @@ describe('vgem', () => {
       mock.timers.reset();
     }
   });
+
+  test('handles and flink names are the lowest free number from 1 (idr_alloc in drm_gem_handle_create_tail and drm_gem_flink_ioctl)', () => {
+    const f = vgemOpen();
+    const a = (vgemDumbCreate(f, 16, 16, 32) as DumbBuffer).handle;
+    const b = (vgemDumbCreate(f, 16, 16, 32) as DumbBuffer).handle;
+    assert.deepEqual([a, b], [1, 2]);
+    assert.equal(drmGemHandleDelete(f, a), 0);
+    assert.equal((vgemDumbCreate(f, 16, 16, 32) as DumbBuffer).handle, 1, 'the freed handle again');
+    const n1 = drmGemFlink(f, b);
+    assert.equal(drmGemHandleDelete(f, b), 0, 'the last handle: the name goes');
+    const c = (vgemDumbCreate(f, 16, 16, 32) as DumbBuffer).handle;
+    assert.equal(drmGemFlink(f, c), n1, 'the freed name again');
+    vgemClose(f);
+  });
+
+  test('a private (copy-on-write) mapping of a GEM object is -EINVAL (drm_gem_shmem_mmap: is_cow_mapping)', async () => {
+    const f = vgemOpen();
+    const b = vgemDumbCreate(f, 32, 32, 32) as DumbBuffer;
+    const off = vgemDumbMapOffset(f, b.handle) / PAGE_SIZE;
+    assert.equal(await drmGemMmap(f, new Vma(0, PAGE_SIZE, off, VM_READ | VM_MAYWRITE)), -EINVAL);
+    assert.equal(await drmGemMmap(f, new Vma(0, PAGE_SIZE, off, VM_READ | VM_SHARED | VM_MAYSHARE | VM_MAYWRITE)), 0);
+    vgemClose(f);
+  });
 });
 
 describe('the DRM ioctls on the struct bytes (drivers/gpu/drm/drm_ioctl.c, drm_dumb_buffers.c)', () => {
@@ -256,5 +279,35 @@ describe('the DRM ioctls on the struct bytes (drivers/gpu/drm/drm_ioctl.c, drm_d
     assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle: drm_gem_open.get(opened, 'handle') })), 0);
     assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle: d.handle })), 0);
     drm.close();
+  });
+
+  test('pad is not looked at by MAP_DUMB and GEM_CLOSE; DESTROY_DUMB of an unknown handle is drm_gem_handle_delete()\'s -EINVAL', async () => {
+    const drm = open();
+    const create = drm_mode_create_dumb.encode({ width: 16, height: 16, bpp: 32 });
+    assert.equal(await drm.ioctl(DRM_IOCTL_MODE_CREATE_DUMB, create), 0);
+    const handle = drm_mode_create_dumb.get(create, 'handle');
+    const map = drm_mode_map_dumb.encode({ handle, pad: 1 });
+    assert.equal(await drm.ioctl(DRM_IOCTL_MODE_MAP_DUMB, map), 0);
+    assert.ok(drm_mode_map_dumb.get(map, 'offset') > 0n);
+    assert.equal(await drm.ioctl(DRM_IOCTL_GEM_CLOSE, drm_gem_close.encode({ handle, pad: 1 })), 0);
+    assert.equal(await drm.ioctl(DRM_IOCTL_MODE_DESTROY_DUMB, drm_mode_destroy_dumb.encode({ handle })), -EINVAL);
+    drm.close();
+  });
+
+  test('read: vgem sends no events, so O_NONBLOCK is -EAGAIN (any length) and a blocking read waits until a signal (-EINTR); poll reports nothing (drm_read, drm_poll)', async () => {
+    const nb = drmOpen(O_RDWR | O_NONBLOCK);
+    assert.equal(await nb.fOp.read!(nb, 64, 0), -EAGAIN);
+    assert.equal(await nb.fOp.read!(nb, 0, 0), -EAGAIN);
+    assert.equal(await nb.fOp.poll!(nb, null), 0);
+    fput(nb);
+    const blocking = drmOpen(O_RDWR);
+    const task = new Task(new FdTable());
+    let done: number | Uint8Array | null = null;
+    const pending = Promise.resolve(blocking.fOp.read!(blocking, 64, 0, task)).then((r) => (done = r));
+    await sleep(5);
+    assert.equal(done, null, 'still waiting');
+    task.kill();
+    assert.equal(await pending, -EINTR);
+    fput(blocking);
   });
 });
