@@ -54,6 +54,8 @@ const NAME_ARG_MIN = u.DMA_BUF_NAME_LEN + 8;
 /** Room left after a user pointer's target, for a kernel that writes more than the declared count would say. */
 const POINTER_ROOM = 4096;
 const PAGE = 4096;
+/** Where a memfd's mappings end in the emulator (src/kernel/fs/memfd.ts MEMFD_MAX_BYTES). */
+const MEMFD_MAP_END = 2 ** 30;
 /** DMABUF_FUZZ_TRACE=1: every operation on stderr before it runs (to find one that hangs or crashes) */
 const TRACE = Boolean(process.env.DMABUF_FUZZ_TRACE);
 
@@ -214,6 +216,13 @@ export class Executor {
         if (at + 4 > b.length) continue;
         const n = dv(b).getInt32(at, true);
         if (n >= 0) dv(b).setInt32(at, this.fdOf(undefined, n & 63).n, true);
+      }
+      // What goes into a field the kernel fills with an fd is checked (DMA_HEAP_IOCTL_ALLOC wants 0), not used:
+      // never a number one side holds.
+      for (const at of Array.isArray(shape?.fdOut) ? shape!.fdOut : []) {
+        if (at + 4 > b.length) continue;
+        const n = dv(b).getInt32(at, true);
+        if (n > 0 && n < NO_FD_BASE) dv(b).setInt32(at, NO_FD_BASE + (n & 63), true);
       }
     }
     const d = u.ioctlInfo(request);
@@ -456,12 +465,14 @@ export class Executor {
       case 'mmap': {
         const f = o.fd % 3 === 0 ? this.fdOf(undefined, o.fd) : this.fdOf('buf', o.fd);
         const len = o.len > 0 && o.len <= MAX_ALLOC ? o.len : o.len === -1 ? -1 : o.len % MAX_ALLOC;
-        const view = r.mmap(len, o.prot, o.flags, f.n, o.offset);
+        // A memfd maps past its end on Linux (to 2^63); the emulator's ends at MEMFD_MAX_BYTES (docs/linux-differences.md).
+        const offset = 'kind' in f && f.kind === 'memfd' && o.offset >= MEMFD_MAP_END ? o.offset % MEMFD_MAP_END : o.offset;
+        const view = r.mmap(len, o.prot, o.flags, f.n, offset);
         const v = this.newVar('m');
-        this.out(`const ${v} = r.mmap(${len}, ${o.prot}, 0x${o.flags.toString(16)}, ${f.v}, ${lit(o.offset)});`);
+        this.out(`const ${v} = r.mmap(${len}, ${o.prot}, 0x${o.flags.toString(16)}, ${f.v}, ${lit(offset)});`);
         if (typeof view === 'number') break;
         this.maps.push({ view, v });
-        this.touch(view, v, o, f);
+        this.touch(view, v, { ...o, offset }, f);
         break;
       }
       case 'munmap': {
@@ -530,7 +541,10 @@ export class Executor {
       case 'rawIoctl': {
         const f = this.fdOf(undefined, o.fd);
         if (o.arg instanceof Uint8Array) {
-          const b = this.sanitize(o.request, o.arg.slice(), true);
+          // At least 16 bytes: requests that say no size may still read an int (FIBMAP) or a pointer's worth.
+          const raw = new Uint8Array(Math.max(16, o.arg.length));
+          raw.set(o.arg);
+          const b = this.sanitize(o.request, raw, true);
           this.structIoctl(f, o.request, b, 'other');
         } else {
           this.ioctl(f, o.request, o.arg);
