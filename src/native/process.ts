@@ -505,12 +505,14 @@ export class NativeProcess implements ProcessLike {
     this.enter('mmap');
     intArg(length, 'mmap', 'length');
     intArg(offset, 'mmap', 'offset', true);
-    if (!(flags & MAP_ANONYMOUS)) this.own(fd, 'mmap');
+    // An fd this process does not own goes to the kernel as -1, which no table holds: Linux checks the offset
+    // before it looks the fd up (EINVAL before EBADF, arch/x86/kernel/sys_x86_64.c), as for any closed number.
+    const kfd = flags & MAP_ANONYMOUS || this.owns(fd) ? fd : -1;
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) throw new NativeSyscallError(-EINVAL, 'mmap', '(there is no address argument: MAP_FIXED is not offered)');
     const entry = this.shared.reserveMap(this.pid, this.mapHint);
     if (entry < 0) throw new NativeSyscallError(-ENOMEM, 'mmap', '(the machine\'s mapping table is full)');
     this.mapHint = entry + 1;
-    const addr = this.libc.mmap(null, length, prot, flags, fd, BigInt.asIntN(64, BigInt(offset)));
+    const addr = this.libc.mmap(null, length, prot, flags, kfd, BigInt.asIntN(64, BigInt(offset)));
     if (addr === MAP_FAILED) {
       const errno = this.libc.errno();
       this.shared.freeMap(entry);

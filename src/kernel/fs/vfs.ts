@@ -21,17 +21,32 @@ import type { Task } from './task.js';
 const GONE: Record<string, number> = { devtmpfs: -ENODEV, debugfs: -ENXIO, sysfs: -ENODEV, proc: -ENOENT, rootfs: -ENOENT };
 
 /**
- * A file over a text generated at open; a sysfs store, if any, takes
- * writes. procfs and debugfs texts are seq_files (seq_lseek: SEEK_SET and
- * SEEK_CUR only); a sysfs attribute seeks as a file of its inode's size, a
- * page (kernfs: generic_file_llseek).
+ * A file over a generated text, made as a seq_file makes it (fs/seq_file.c,
+ * Linux 6.12): not at open but at the first read, and again when a seek
+ * moves the position (seq_lseek's traverse(): the text is shown anew, and
+ * an error it meets — an fdinfo whose fd has been closed is ENOENT — resets
+ * the position to 0 and is the seek's answer). A sysfs store, if any, takes
+ * writes. procfs and debugfs texts seek SEEK_SET and SEEK_CUR only; a sysfs
+ * attribute seeks as a file of its inode's size, a page (kernfs:
+ * generic_file_llseek), and makes its text at the first read.
  */
-function textFile(node: FileNode, flags: number, text: string, ctx: LookupContext): File {
-  const bytes = new TextEncoder().encode(text);
+function textFile(node: FileNode, flags: number, ctx: LookupContext): File {
   const sysfs = node.fs === 'sysfs';
+  const show = node.show;
+  let bytes: Uint8Array | null = null;
+  const make = (text: string | number): number => {
+    if (typeof text === 'number') return text;
+    bytes = new TextEncoder().encode(text);
+    return 0;
+  };
   const fops: FileOperations = {
-    read(_file, length, pos): Uint8Array {
-      return bytes.slice(pos, pos + length);
+    async read(_file, length, pos): Promise<Uint8Array | number> {
+      if (!bytes) {
+        if (!show) return new Uint8Array(0);
+        const err = make(await show(ctx));
+        if (err) return err;
+      }
+      return bytes!.slice(pos, pos + length);
     },
     llseek(file, offset, whence): number {
       const size = file.inode.size;
@@ -44,6 +59,19 @@ function textFile(node: FileNode, flags: number, text: string, ctx: LookupContex
         pos = whence === SEEK_DATA ? offset : size;
       } else return -EINVAL;
       if (pos < 0) return -EINVAL;
+      if (!sysfs && pos !== file.fPos && show) {
+        // traverse(): the text is shown again up to the new position.
+        const text = show(ctx);
+        if (text instanceof Promise) bytes = null; // an asynchronous show runs at the next read
+        else {
+          const err = make(text);
+          if (err) {
+            file.fPos = 0;
+            bytes = null;
+            return err;
+          }
+        }
+      }
       file.fPos = pos;
       return pos;
     },
@@ -93,10 +121,7 @@ async function openNode(node: FileNode, task: Task, flags: number): Promise<File
     return file;
   }
   if (!node.show && !node.store) return -ENXIO;
-  // The text is made for a reader only (seq_file makes it on the first read; here at open).
-  const ctx = { task };
-  const text = node.show && (flags & O_ACCMODE) !== O_WRONLY ? await node.show(ctx) : '';
-  return typeof text === 'number' ? text : textFile(node, flags, text, ctx);
+  return textFile(node, flags, { task });
 }
 
 /** An O_PATH file's operations: none (every call but fstat, fcntl's few, dup and close is EBADF for it). */

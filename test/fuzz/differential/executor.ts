@@ -56,6 +56,8 @@ const POINTER_ROOM = 4096;
 const PAGE = 4096;
 /** Where a memfd's mappings end in the emulator (src/kernel/fs/memfd.ts MEMFD_MAX_BYTES). */
 const MEMFD_MAP_END = 2 ** 30;
+/** MAP_FIXED_NOREPLACE (include/uapi/asm-generic/mman-common.h) */
+const MAP_FIXED_NOREPLACE = 0x100000;
 /** DMABUF_FUZZ_TRACE=1: every operation on stderr before it runs (to find one that hangs or crashes) */
 const TRACE = Boolean(process.env.DMABUF_FUZZ_TRACE);
 
@@ -467,12 +469,14 @@ export class Executor {
         const len = o.len > 0 && o.len <= MAX_ALLOC ? o.len : o.len === -1 ? -1 : o.len % MAX_ALLOC;
         // A memfd maps past its end on Linux (to 2^63); the emulator's ends at MEMFD_MAX_BYTES (docs/linux-differences.md).
         const offset = 'kind' in f && f.kind === 'memfd' && o.offset >= MEMFD_MAP_END ? o.offset % MEMFD_MAP_END : o.offset;
-        const view = r.mmap(len, o.prot, o.flags, f.n, offset);
+        // No MAP_FIXED: there is no address argument, and the native backend refuses it (docs/native-backend.md).
+        const flags = o.flags & ~(u.MAP_FIXED | MAP_FIXED_NOREPLACE);
+        const view = r.mmap(len, o.prot, flags, f.n, offset);
         const v = this.newVar('m');
-        this.out(`const ${v} = r.mmap(${len}, ${o.prot}, 0x${o.flags.toString(16)}, ${f.v}, ${lit(offset)});`);
+        this.out(`const ${v} = r.mmap(${len}, ${o.prot}, 0x${flags.toString(16)}, ${f.v}, ${lit(offset)});`);
         if (typeof view === 'number') break;
         this.maps.push({ view, v });
-        this.touch(view, v, { ...o, offset }, f);
+        this.touch(view, v, { ...o, offset, flags }, f);
         break;
       }
       case 'munmap': {
@@ -564,7 +568,8 @@ export class Executor {
 
   /** Read a byte of a new mapping, and write one if it is writable, where the real kernel has the page. */
   private touch(view: Uint8Array, v: string, o: Extract<DiffOp, { op: 'mmap' }>, f: FdArg): void {
-    if (!view.length) return;
+    // A PROT_NONE mapping's view is the backend's (docs/linux-differences.md, prot-none-view): not touched.
+    if (!view.length || !(o.prot & (u.PROT_READ | u.PROT_WRITE | u.PROT_EXEC))) return;
     const i = o.touch % view.length;
     const held = 'kind' in f ? f : undefined;
     if (!(o.flags & u.MAP_ANONYMOUS)) {
