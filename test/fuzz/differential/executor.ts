@@ -199,7 +199,12 @@ export class Executor {
     }
     if (is(u.DRM_IOCTL_MODE_CREATE_DUMB) && b.length >= u.drm_mode_create_dumb.size) {
       // drm_mode_create_dumb(): cpp = DIV_ROUND_UP(bpp, 8), EINVAL if width * cpp or height * stride overflow a u32.
-      const { width, height, bpp } = u.drm_mode_create_dumb.decode(b);
+      const { width, height } = u.drm_mode_create_dumb.decode(b);
+      let { bpp } = u.drm_mode_create_dumb.decode(b);
+      if (Math.ceil(bpp / 8) > MAX_DUMB) {
+        bpp = 32; // a pixel larger than the largest buffer: a 32-bit one instead
+        u.drm_mode_create_dumb.set(b, 'bpp', bpp);
+      }
       const cpp = Math.ceil(bpp / 8);
       const stride = cpp * width;
       if (width && height && cpp && cpp <= 0xffffffff / width && height <= 0xffffffff / stride && stride * height > MAX_DUMB) {
@@ -492,8 +497,10 @@ export class Executor {
       }
       case 'lseek': {
         const f = this.fdOf(undefined, o.fd);
-        this.out(`r.lseek(${f.v}, ${o.offset}, ${o.whence});`);
-        r.lseek(f.n, o.offset, o.whence);
+        // A memfd's position stays below where the emulator's memfds end (writes there are EFBIG: docs/linux-differences.md).
+        const offset = 'kind' in f && f.kind === 'memfd' && Math.abs(o.offset) >= MEMFD_MAP_END / 2 ? o.offset % (MEMFD_MAP_END / 2) : o.offset;
+        this.out(`r.lseek(${f.v}, ${offset}, ${o.whence});`);
+        r.lseek(f.n, offset, o.whence);
         break;
       }
       case 'poll': {

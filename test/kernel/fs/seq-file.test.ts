@@ -15,8 +15,8 @@ import { FdTable } from '../../../src/kernel/fs/fdtable.js';
 import { sysClose, sysExit, sysFcntl, sysFtruncate, sysLseek, sysMemfdCreate, sysOpen, sysRead, sysWrite } from '../../../src/kernel/fs/syscalls.js';
 import { dmaHeapBufferAlloc, dmaHeapFind } from '../../../src/kernel/heaps/dma-heap.js';
 import { dmaBufFd } from '../../../src/kernel/buf/dma-buf.js';
-import { ENOENT, EPERM } from '../../../src/kernel/lib/errno.js';
-import { F_ADD_SEALS, F_SEAL_WRITE, MFD_ALLOW_SEALING, O_CLOEXEC, O_RDONLY, O_RDWR, SEEK_CUR, SEEK_SET } from '../../../src/uapi/fcntl.js';
+import { EINVAL, ENOENT, EPERM, ESPIPE } from '../../../src/kernel/lib/errno.js';
+import { F_ADD_SEALS, F_SEAL_WRITE, MFD_ALLOW_SEALING, O_CLOEXEC, O_RDONLY, O_RDWR, SEEK_CUR, SEEK_DATA, SEEK_SET } from '../../../src/uapi/fcntl.js';
 
 assert.equal(startKernel(), 0);
 let task: Task;
@@ -62,4 +62,13 @@ test('a write of nothing to a memfd sealed against writes is 0; of something, EP
   assert.equal(sysWrite(task, m, new Uint8Array(0)), 0);
   assert.equal(sysWrite(task, m, new Uint8Array(1)), -EPERM);
   sysClose(task, m);
+});
+
+test('/dev/kmsg seeks only to 0: any offset is ESPIPE whatever the whence (kernel/printk/printk.c devkmsg_llseek); SEEK_DATA is the last clear', async () => {
+  const k = await sysOpen(task, '/dev/kmsg', O_RDONLY);
+  assert.equal(sysLseek(task, k, -1, SEEK_SET), -ESPIPE);
+  assert.equal(sysLseek(task, k, 5, SEEK_CUR), -ESPIPE);
+  assert.equal(sysLseek(task, k, 0, SEEK_CUR), -EINVAL);
+  assert.equal(sysLseek(task, k, 0, SEEK_DATA), 0);
+  sysClose(task, k);
 });
