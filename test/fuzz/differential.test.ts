@@ -81,6 +81,7 @@ test('an injected divergence is found, shrunk to the two operations it needs, an
     await right.close();
   }
   assert.equal(finding.error, null);
+  assert.equal(finding.reproduced, true);
   // The smallest sequence that allocates: open a heap, allocate.
   assert.deepEqual(finding.ops.map((o) => o.op), ['open', 'heapAlloc']);
   assert.match(finding.divergence!.left!, /^ {2}→ \{len=(\d+), fd=fd#2/);

@@ -228,3 +228,23 @@ export function fdget(files: FdLookup, fd: number): File | null {
   const file = files.lookup(fd);
   return file && file.fMode & FMODE_PATH ? null : file;
 }
+
+/**
+ * Release work that a file's last fput set going and that must sleep (a
+ * lock): in Linux the final __fput() runs as task work before the closing
+ * task returns to userspace, so close(2) returns after it. Here the work is
+ * a promise, and close waits for it (releasesPending()).
+ */
+const deferred = new Set<Promise<unknown>>();
+
+/** Register release work that the current close must wait for. */
+export function deferRelease(work: Promise<unknown>): void {
+  deferred.add(work);
+  void work.finally(() => deferred.delete(work));
+}
+
+/** The release work still running, as one promise, or null when there is none. */
+export function releasesPending(): Promise<void> | null {
+  if (!deferred.size) return null;
+  return Promise.allSettled([...deferred]).then(() => {});
+}

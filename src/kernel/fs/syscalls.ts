@@ -22,7 +22,7 @@ import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } f
 import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
 import { unixInFlight } from './unix-socket.js';
-import { dPath, fdget, fget, FMODE_PATH, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
+import { dPath, fdget, fget, FMODE_PATH, releasesPending, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, stat } from '../../uapi/stat.js';
 import { FASYNC, FIBMAP, FIGETBSZ, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, FIOQSIZE } from '../../uapi/ioctls.js';
 import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
@@ -69,9 +69,11 @@ function buildOpenFlags(flags: number): number {
   return 0;
 }
 
-/** close(fd) */
-export function sysClose(task: Task, fd: number): number {
-  return task.files.close(fd);
+/** close(fd): 0 or -EBADF, once the release work the last fput set going is done (__fput runs as task work, before the return to userspace). */
+export function sysClose(task: Task, fd: number): number | Promise<number> {
+  const r = task.files.close(fd);
+  const pending = releasesPending();
+  return pending ? pending.then(() => r) : r;
 }
 
 /** dup(fd) */

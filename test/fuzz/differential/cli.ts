@@ -78,6 +78,7 @@ export async function differentialMain(args: string[]): Promise<number> {
       failed = true;
       say(`\n=== divergence ${i + 1}: ${f.ops.length} operations after ${f.shrinks} shrinking steps (seed ${f.seed})`);
       if (f.error) say(`the run failed: ${f.error}`);
+      if (!f.error && !f.reproduced) say('not reproduced when the minimal sequence ran once more: the recordings below are of the last run that diverged');
       if (f.diff) say(`\n${f.diff}`);
       if (f.program) say(`\n--- program (test/differential/programs/):\n${f.program}`);
     }

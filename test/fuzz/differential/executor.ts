@@ -575,8 +575,10 @@ export class Executor {
 
   /** Read a byte of a new mapping, and write one if it is writable, where the real kernel has the page. */
   private touch(view: Uint8Array, v: string, o: Extract<DiffOp, { op: 'mmap' }>, f: FdArg): void {
-    // A PROT_NONE mapping's view is the backend's (docs/linux-differences.md, prot-none-view): not touched.
-    if (!view.length || !(o.prot & (u.PROT_READ | u.PROT_WRITE | u.PROT_EXEC))) return;
+    // A PROT_NONE mapping's view is the backend's (docs/linux-differences.md, prot-none-view), and a PROT_EXEC-only
+    // page is execute-only where the CPU has protection keys (Debian's kernel on qemu's -cpu max): reading it is
+    // SIGSEGV, the end of Node. Neither is touched.
+    if (!view.length || !(o.prot & (u.PROT_READ | u.PROT_WRITE))) return;
     const i = o.touch % view.length;
     const held = 'kind' in f ? f : undefined;
     if (!(o.flags & u.MAP_ANONYMOUS)) {

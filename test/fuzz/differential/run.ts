@@ -77,9 +77,11 @@ export interface Finding {
   diff: string;
   left: string[];
   right: string[];
-  /** the seed and the sequence's index in that seed's run */
+  /** the seed of the run that found it */
   seed: number;
   shrinks: number;
+  /** whether running the minimal sequence once more diverged again (if not, the recordings are the last run's that did) */
+  reproduced: boolean;
 }
 
 export interface DifferentialResult {
@@ -136,6 +138,7 @@ export async function runDifferential(o: DifferentialOptions): Promise<Different
   while (res.sequences < o.sequences) {
     let shrinking = false;
     let lastError: string | null = null;
+    let lastFailure: { left: string[]; right: string[]; divergence: Divergence } | null = null;
     const prop = fc.asyncProperty(sequenceArb(o.maxOps), async (ops) => {
       if (shrinking) res.shrinkRuns++;
       else {
@@ -143,8 +146,9 @@ export async function runDifferential(o: DifferentialOptions): Promise<Different
         res.operations += ops.length;
       }
       let d: Divergence | null;
+      let p: Awaited<ReturnType<typeof runPair>>;
       try {
-        const p = await runPair(o.left, o.right, ops, false, o.absent);
+        p = await runPair(o.left, o.right, ops, false, o.absent);
         d = compare(p.left, p.right);
         if (d && o.survey) {
           const sig = signature(d);
@@ -163,6 +167,7 @@ export async function runDifferential(o: DifferentialOptions): Promise<Different
         log(`  ${res.sequences} sequences, ${res.operations} operations, ${(res.sequences / ((lastLog - t0) / 1000)).toFixed(2)} sequences/s`);
       }
       if (!d || known.has(signature(d))) return true;
+      lastFailure = { left: p.left, right: p.right, divergence: d };
       if (!shrinking) log(`  sequence ${res.sequences} diverges at line ${d.index + 1}; shrinking`);
       shrinking = true;
       return false;
@@ -170,7 +175,7 @@ export async function runDifferential(o: DifferentialOptions): Promise<Different
     const details = await fc.check(prop, { numRuns: o.sequences - res.sequences, seed, endOnFailure: false });
     if (!details.failed) break;
     const ops = details.counterexample![0];
-    const finding = await explain(o, ops, compare, seed, details.numShrinks, lastError);
+    const finding = await explain(o, ops, compare, seed, details.numShrinks, lastError, lastFailure);
     res.findings.push(finding);
     log(`  shrunk to ${ops.length} operations in ${details.numShrinks} steps`);
     if (!o.keepGoing || !finding.divergence) break;
@@ -182,20 +187,29 @@ export async function runDifferential(o: DifferentialOptions): Promise<Different
   return res;
 }
 
-/** Run the minimal sequence once more, writing its program. */
-async function explain(o: DifferentialOptions, ops: DiffOp[], compare: Compare, seed: number, shrinks: number, error: string | null): Promise<Finding> {
+/**
+ * Run the minimal sequence once more, writing its program. If this run
+ * agrees (a divergence that depends on more than the sequence: timing, or
+ * what an earlier sequence left), the finding keeps the recordings of the
+ * last run that diverged, and says so.
+ */
+async function explain(o: DifferentialOptions, ops: DiffOp[], compare: Compare, seed: number, shrinks: number, error: string | null, last: { left: string[]; right: string[]; divergence: Divergence } | null): Promise<Finding> {
   let p: Awaited<ReturnType<typeof runPair>>;
   try {
     p = await runPair(o.left, o.right, ops, true, o.absent);
   } catch (e) {
-    return { ops, divergence: null, error: (e as Error).stack ?? String(e), program: '', diff: '', left: [], right: [], seed, shrinks };
+    return { ops, divergence: null, error: (e as Error).stack ?? String(e), program: '', diff: '', left: [], right: [], seed, shrinks, reproduced: false };
   }
-  const divergence = compare(p.left, p.right);
+  let divergence = compare(p.left, p.right);
+  const reproduced = divergence !== null;
+  let left = p.left;
+  let right = p.right;
+  if (!divergence && last) ({ left, right, divergence } = last);
   return {
-    ops, divergence, error: divergence ? null : error, seed, shrinks,
+    ops, divergence, error: divergence ? null : error, seed, shrinks, reproduced,
     program: programText(p.code, { name: `seed${seed}`, seed, divergence, left: o.left.name, right: o.right.name }),
-    diff: diffText(p.left, p.right, divergence, o.left.name, o.right.name),
-    left: p.left, right: p.right,
+    diff: diffText(left, right, divergence, o.left.name, o.right.name),
+    left, right,
   };
 }
 
