@@ -27,7 +27,7 @@ import { PATHS } from '../ops.js';
 import type { DiffOp } from './vocabulary.js';
 
 /** What a held fd is: its kind steers which operations pick it. */
-type Kind = 'heap' | 'udev' | 'drm' | 'tl' | 'memfd' | 'buf' | 'sync' | 'kmsg' | 'other';
+type Kind = 'heap' | 'udev' | 'drm' | 'tl' | 'memfd' | 'buf' | 'sync' | 'kmsg' | 'text' | 'other';
 
 /** A held fd: its number on this side, and its variable in the program. */
 interface Fd {
@@ -384,7 +384,7 @@ export class Executor {
         }
         const flags = this.absent.has(path) ? o.flags & ~u.O_CREAT : o.flags;
         const fd = r.open(this.paths[path] ?? path, flags);
-        const kind: Kind = path.startsWith('/dev/dma_heap/') ? 'heap' : path === '/dev/udmabuf' ? 'udev' : path.startsWith('/dev/dri/') ? 'drm' : path.endsWith('/sw_sync') ? 'tl' : path === '/dev/kmsg' ? 'kmsg' : 'other';
+        const kind: Kind = path.startsWith('/dev/dma_heap/') ? 'heap' : path === '/dev/udmabuf' ? 'udev' : path.startsWith('/dev/dri/') ? 'drm' : path.endsWith('/sw_sync') ? 'tl' : path === '/dev/kmsg' ? 'kmsg' : path.startsWith('/proc/') || path.startsWith('/sys/kernel/debug/dma_buf/') ? 'text' : 'other';
         const v = fd >= 0 ? this.keep(fd, kind).v : this.newVar('x');
         this.out(`const ${v} = r.open(${PATH_EXPR[path] ?? expr}, 0o${(flags >>> 0).toString(8)});`);
         break;
@@ -519,8 +519,9 @@ export class Executor {
           this.out(`r.write(${f.v}, ${data.every((c) => c >= 0x20 && c < 0x7f) ? `str(${JSON.stringify(String.fromCharCode(...data))})` : `hex('${hexOf(data)}')`});`);
           r.write(f.n, data); // into a memfd it can only grow it: its size kept here stays safe
         } else {
-          // The kernel log's records are the host's; a DRM fd's read waits for an event nothing sends.
-          if (kind === 'kmsg' || kind === 'drm') break;
+          // The kernel log's records are the host's; a DRM fd's read waits for an event nothing sends; the bytes of
+          // bufinfo and fdinfo hold inode numbers and mount ids that only readFile's recording makes tokens of.
+          if (kind === 'kmsg' || kind === 'drm' || kind === 'text') break;
           this.out(`r.read(${f.v}, ${o.len});`);
           r.read(f.n, o.len);
         }
