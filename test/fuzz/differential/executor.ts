@@ -11,12 +11,14 @@
  * processes share Node's stdio) nor a small number (an fd of the emulator's
  * process, or one of Node's on the native backend). The same goes for the
  * fds inside noise bytes, for inode numbers in sysfs paths, and for lengths
- * (a real heap allocates what it is asked for: nothing above 4 MiB unless it
- * overflows to an error). A call that would wait for what no one will do (a
- * CPU access start on a buffer with an unsignalled fence, a read of a DRM
- * fd) is preceded by a recorded poll that tells, and not made if it would
- * wait. Mapped bytes are touched only where the real kernel has a page (a
- * memfd's pages end at its size: past them is SIGBUS, which would end Node).
+ * (a real heap allocates what it is asked for: nothing above 1 MiB unless it
+ * overflows to an error). A CPU-access start that would wait for a fence
+ * nothing signals is preceded by a recorded poll that tells, and not made if
+ * it would wait; a read of a DRM fd (it waits for events vgem never sends)
+ * or of the kernel log (the host's records) is not made. Mapped bytes are
+ * touched only where the real kernel lets a read through (a memfd's pages
+ * end at its size: past them is SIGBUS; a PROT_EXEC-only page may be
+ * execute-only: SIGSEGV; either would end Node).
  */
 import { writeSync } from 'node:fs';
 import * as u from '../../../src/uapi/index.js';
