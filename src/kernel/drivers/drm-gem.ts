@@ -141,9 +141,17 @@ export function drmGemShmemCreate(dev: DrmDevice, size: number): DrmGemObject {
   size = pageAlign(size);
   if (!size) throw kerr(-EINVAL);
   if (shouldFailAlloc('slab')) throw kerr(-ENOMEM);
+  let backing: Backing;
+  try {
+    backing = new Backing(`${dev.driver.name}-gem`, size);
+  } catch (e) {
+    // More than JavaScript can reserve at once (Linux's shmem object gets its pages at first use).
+    if (e instanceof RangeError) throw kerr(-ENOMEM, `gem: ${size} bytes cannot be backed`);
+    throw e;
+  }
   const obj = new DrmGemObject(dev, size, null);
   drmGemStats.live++;
-  obj.backing = new Backing(`${dev.driver.name}-gem`, size);
+  obj.backing = backing;
   for (let i = 0; i < size / PAGE_SIZE; i++) {
     const p = allocPages(GFP_KERNEL, 0, obj.backing, i * PAGE_SIZE);
     if (!p) {

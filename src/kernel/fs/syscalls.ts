@@ -291,6 +291,8 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
   }
   if (!(file.fMode & FMODE_READ)) return -EACCES;
   vmFlags |= VM_MAYREAD;
+  // path_noexec() (a noexec mount or an SB_I_NOEXEC filesystem: procfs): an executable mapping is EPERM, before ENODEV.
+  if (file.inode.sb.noexec && vmFlags & VM_EXEC) return -EPERM;
   if (!file.fOp.mmap) return -ENODEV;
   const vma = new Vma(task.mm.nextAddr, len, Number(offset >> BigInt(PAGE_SHIFT)), vmFlags);
   vma.vmFile = file;

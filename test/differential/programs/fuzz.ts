@@ -118,3 +118,24 @@ export function primeClose(r: Recorder, env: Env): void {
   r.close(buf);
   r.close(heap);
 }
+
+/** An executable mapping of a procfs file is EPERM (SB_I_NOEXEC) before ENODEV (the long run, seed 777). */
+export function procExecMap(r: Recorder): void {
+  const m = r.memfdCreate('fuzz', u.MFD_ALLOW_SEALING);
+  const info = r.open(`/proc/self/fdinfo/${m}`, u.O_RDONLY);
+  r.mmap(1, u.PROT_EXEC, u.MAP_SHARED, info, 0);
+  r.mmap(1, u.PROT_READ, u.MAP_SHARED, info, 0);
+  r.close(info);
+  r.close(m);
+}
+
+/** DRM_IOCTL_MODE_CREATE_DUMB's u32 overflow checks (the long run, seed 37506568). */
+export function dumbOverflow(r: Recorder, env: Env): void {
+  env.need('vgem');
+  const card = r.open(env.vgemCard!, u.O_RDWR);
+  for (const [width, height, bpp] of [[0x20000000, 8, 7], [1, 1, 0xffffffff], [0xfffff001, 1, 8], [0x10000, 0x10000, 8], [64, 64, 7], [3, 5, 1]]) {
+    const a = u.drm_mode_create_dumb.encode({ width, height, bpp });
+    if (r.ioctl(card, u.DRM_IOCTL_MODE_CREATE_DUMB, a) === 0) r.ioctl(card, u.DRM_IOCTL_GEM_CLOSE, u.drm_gem_close.encode({ handle: u.drm_mode_create_dumb.get(a, 'handle') }));
+  }
+  r.close(card);
+}
