@@ -534,7 +534,12 @@ export class Recorder {
       if (key === 'sync_file_info.name') {
         const nul = v.indexOf(0);
         const tagged = nul > 0 ? tagFenceName(new TextDecoder().decode(v.subarray(0, nul))) : [];
-        if (tagged.length > 1) return ['"', ...tagged, charArray(v.subarray(nul)).slice(1, -1), '"'];
+        if (tagged.length > 1) {
+          // The context's digits are arbitrary, so is the name's length, and with it how many of the
+          // caller's bytes stay after the NUL: those are shown as runs without their counts (`\0…*…`).
+          const tail = charArray(v.subarray(nul + 1)).slice(1, -1).replace(/(\\x[0-9a-f]{2}|\\.|.)\1*/g, '$1…');
+          return ['"', ...tagged, tail ? `\\0${tail}` : '', '"'];
+        }
       }
       return [charArray(v)];
     }

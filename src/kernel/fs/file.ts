@@ -91,7 +91,7 @@ export function currentTimeNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-/** What getattr computes when asked (a directory's size and links follow its entries). */
+/** inode_operations.getattr's answer: what is computed when asked (a directory's size and links follow its entries). */
 export interface InodeAttrs {
   size?: number;
   nlink?: number;

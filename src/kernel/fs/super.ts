@@ -12,6 +12,7 @@ export function mkdev(major: number, minor: number): number {
   return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
 }
 
+/** struct super_block: a filesystem's device, block size and mount id. */
 export class SuperBlock {
   constructor(
     /** the filesystem type's name */
