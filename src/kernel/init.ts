@@ -52,7 +52,8 @@ export const initcalls: readonly Initcall[] = [
   { name: 'system_heap_create', level: 'device', fn: () => void systemHeapCreate() },
   { name: 'add_default_cma_heap', level: 'device', fn: () => void cmaHeapCreate() },
   { name: 'udmabuf_dev_init', level: 'device', fn: udmabufDevInit },
-  { name: 'sync_debugfs_init', level: 'late', fn: syncDebugfsInit },
+  // sw_sync.o and sync_debug.o are built only with CONFIG_SW_SYNC.
+  { name: 'sync_debugfs_init', level: 'late', fn: () => (kconfig.SW_SYNC ? syncDebugfsInit() : undefined) },
 ];
 
 /** do_one_initcall(): a failure is logged and boot goes on, as in Linux. */

@@ -268,14 +268,32 @@ export class NativeProcess implements ProcessLike {
     return fd;
   }
 
-  private checkFdFields(shape: IoctlShape, arg: Uint8Array): void {
-    if (!shape.fdIn) return;
+  /**
+   * An fd field the kernel reads that names an fd this process does not own
+   * goes to the kernel as -1, which no fd table holds: Linux then answers as
+   * it would for a number that is not open in the process's own table, after
+   * its own checks (an IMPORT_SYNC_FILE is EINVAL, a MERGE ENOENT, a
+   * udmabuf's flags are checked before its memfd), instead of an EBADF made
+   * up before it is asked. The fields replaced, to give back after the call.
+   */
+  private hideForeignFds(shape: IoctlShape, arg: Uint8Array): [number, number][] {
+    if (!shape.fdIn) return [];
     const view = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
+    const hidden: [number, number][] = [];
     for (const at of offsetsOf(shape.fdIn, arg)) {
       if (at + 4 > arg.length) continue;
       const fd = view.getInt32(at, true);
-      if (fd >= 0 && !this.owns(fd)) throw new NativeSyscallError(-EBADF, 'ioctl', `(fd ${fd} in the argument at byte ${at})`);
+      if (fd >= 0 && !this.owns(fd)) {
+        hidden.push([at, fd]);
+        view.setInt32(at, -1, true);
+      }
     }
+    return hidden;
+  }
+
+  private restoreFds(arg: Uint8Array, hidden: [number, number][]): void {
+    const view = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
+    for (const [at, fd] of hidden) view.setInt32(at, fd, true);
   }
 
   private adoptFdFields(shape: IoctlShape, arg: Uint8Array | number | undefined, ret: number): void {
@@ -446,22 +464,26 @@ export class NativeProcess implements ProcessLike {
     const shape = ioctlShape(request);
     let ret: number;
     if (arg instanceof Uint8Array) {
-      if (shape) this.checkFdFields(shape, arg);
-      const pointers = pointerOffsets(request, arg);
-      this.block('ioctl');
-      if (pointers.length) {
-        try {
-          ret = callRelocated(this.libc, 'ioctl', arg, pointers, (address) => this.libc.ioctlPtr(fd, request, address));
-        } catch (e) {
+      const hidden = shape ? this.hideForeignFds(shape, arg) : [];
+      try {
+        const pointers = pointerOffsets(request, arg);
+        this.block('ioctl');
+        if (pointers.length) {
+          try {
+            ret = callRelocated(this.libc, 'ioctl', arg, pointers, (address) => this.libc.ioctlPtr(fd, request, address));
+          } catch (e) {
+            this.unblock();
+            if ((e as NativeSyscallError).errno === -EINTR && Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE) this.ended('ioctl');
+            throw e;
+          }
           this.unblock();
-          if ((e as NativeSyscallError).errno === -EINTR && Atomics.load(this.shared.procs, this.stateAt) !== PROC_ALIVE) this.ended('ioctl');
-          throw e;
+        } else {
+          ret = this.libc.ioctlPtr(fd, request, arg);
+          this.unblock();
+          if (ret < 0) throw this.failed('ioctl');
         }
-        this.unblock();
-      } else {
-        ret = this.libc.ioctlPtr(fd, request, arg);
-        this.unblock();
-        if (ret < 0) throw this.failed('ioctl');
+      } finally {
+        this.restoreFds(arg, hidden);
       }
     } else {
       this.block('ioctl');
@@ -483,12 +505,14 @@ export class NativeProcess implements ProcessLike {
     this.enter('mmap');
     intArg(length, 'mmap', 'length');
     intArg(offset, 'mmap', 'offset', true);
-    if (!(flags & MAP_ANONYMOUS)) this.own(fd, 'mmap');
+    // An fd this process does not own goes to the kernel as -1, which no table holds: Linux checks the offset
+    // before it looks the fd up (EINVAL before EBADF, arch/x86/kernel/sys_x86_64.c), as for any closed number.
+    const kfd = flags & MAP_ANONYMOUS || this.owns(fd) ? fd : -1;
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) throw new NativeSyscallError(-EINVAL, 'mmap', '(there is no address argument: MAP_FIXED is not offered)');
     const entry = this.shared.reserveMap(this.pid, this.mapHint);
     if (entry < 0) throw new NativeSyscallError(-ENOMEM, 'mmap', '(the machine\'s mapping table is full)');
     this.mapHint = entry + 1;
-    const addr = this.libc.mmap(null, length, prot, flags, fd, BigInt.asIntN(64, BigInt(offset)));
+    const addr = this.libc.mmap(null, length, prot, flags, kfd, BigInt.asIntN(64, BigInt(offset)));
     if (addr === MAP_FAILED) {
       const errno = this.libc.errno();
       this.shared.freeMap(entry);

@@ -43,6 +43,13 @@ export const O_NOATIME = 0o1000000;
 export const O_CLOEXEC = 0o2000000;
 /** open(2): an fd that only names a path (no reads, writes or ioctls). */
 export const O_PATH = 0o10000000;
+/** __O_SYNC: O_SYNC is __O_SYNC | O_DSYNC */
+export const __O_SYNC = 0o4000000;
+/** __O_TMPFILE: O_TMPFILE is __O_TMPFILE | O_DIRECTORY */
+export const __O_TMPFILE = 0o20000000;
+export const O_TMPFILE = __O_TMPFILE | 0o200000;
+/** O_PATH_FLAGS (fs/open.c): what an O_PATH open keeps of the other flags */
+export const O_PATH_FLAGS = 0o200000 | 0o400000 | 0o10000000 | 0o2000000;
 /** VALID_OPEN_FLAGS (include/linux/fcntl.h): the bits open(2) keeps; it ignores the rest */
 export const VALID_OPEN_FLAGS = 0o3 | 0o100 | 0o200 | 0o400 | 0o1000 | 0o2000 | 0o4000 | 0o10000 | 0o20000 | 0o40000 | 0o100000 | 0o200000 | 0o400000 | 0o1000000 | 0o2000000 | 0o4000000 | 0o10000000 | 0o20000000;
 

@@ -11,6 +11,8 @@ export const FIONCLEX = 0x5450;
 export const FIOCLEX = 0x5451;
 export const FIOASYNC = 0x5452;
 export const FIOQSIZE = 0x5460;
+/** _IO(0x00, 1): the disk block of a file block (root only) */
+export const FIBMAP = _IO(0x00, 1);
 /** _IO(0x00, 2): the block size of the file's filesystem */
 export const FIGETBSZ = _IO(0x00, 2);
 /** O_ASYNC / FASYNC (include/uapi/asm-generic/fcntl.h) */

@@ -72,7 +72,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 /** Errnos Linux can return per syscall (negative codes by name). Anything else — and EIO, which is how a kernel exception surfaces here — is a finding. */
 export const ALLOWED: Record<string, ReadonlySet<string>> = {
-  open: new Set(['ENOENT', 'EACCES', 'EINVAL', 'ENODEV', 'EMFILE', 'ENOMEM', 'EPERM']),
+  open: new Set(['ENOENT', 'EACCES', 'EINVAL', 'ENODEV', 'EMFILE', 'ENOMEM', 'EPERM', 'ENOTDIR', 'EEXIST', 'EISDIR', 'EBUSY', 'EOPNOTSUPP']),
   close: new Set(['EBADF']),
   dup: new Set(['EBADF', 'EMFILE']),
   ioctl: new Set(['EBADF', 'ENOTTY', 'EINVAL', 'EFAULT', 'ENOMEM', 'EBUSY', 'ENOENT', 'EPERM', 'EACCES', 'EOVERFLOW', 'ENODEV', 'ENOSPC', 'EMFILE', 'EBADFD', 'E2BIG', 'ETIME', 'EINTR', 'ERESTARTSYS', 'EOPNOTSUPP']),

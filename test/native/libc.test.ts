@@ -4,7 +4,7 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as u from '../../src/uapi/index.js';
 import { loadLibc, MAP_FAILED, type Libc } from '../../src/native/libc.js';
 import { declareIoctl, ioctlShape } from '../../src/native/ioctl-shapes.js';
@@ -71,7 +71,7 @@ describe('libc bindings', { skip: nativeSkip }, () => {
 
 describe('ioctl descriptions: fd fields', { skip: nativeSkip }, () => {
   const REQUEST = 0x7fff_0001; // no driver has it: the kernel answers ENOTTY
-  test('an fd field the process does not own is EBADF before the kernel is asked', () => {
+  test('an fd field the process does not own reaches the kernel as -1 (no table holds it), and comes back as it was', () => {
     declareIoctl(REQUEST, { fdIn: [0] });
     const a = machine.spawn();
     const b = machine.spawn();
@@ -79,9 +79,38 @@ describe('ioctl descriptions: fd fields', { skip: nativeSkip }, () => {
     const theirs = b.memfdCreate('theirs');
     const arg = new Uint8Array(8);
     new DataView(arg.buffer).setInt32(0, theirs, true);
-    assert.throws(() => a.ioctl(mine, REQUEST, arg), { code: 'EBADF', message: /in the argument at byte 0/ });
+    assert.throws(() => a.ioctl(mine, REQUEST, arg), { code: 'ENOTTY' }, 'the kernel answers, not the backend');
+    assert.equal(new DataView(arg.buffer).getInt32(0, true), theirs, 'the caller\'s bytes are given back');
     new DataView(arg.buffer).setInt32(0, mine, true);
     assert.throws(() => a.ioctl(mine, REQUEST, arg), { code: 'ENOTTY' }, 'its own fd passes to the kernel');
+    a.exit();
+    b.exit();
+  });
+
+  // drivers/dma-buf/dma-buf.c (Linux 6.12), dma_buf_import_sync_file(): the flags are checked first, then
+  // sync_file_get_fence(arg.fd) failing is EINVAL, not EBADF: another process's sync_file is a closed number here.
+  test('IMPORT_SYNC_FILE of another process\'s sync_file: EINVAL, as Linux answers for a number not open in the process', { skip: nativeSkip || (existsSync('/dev/dma_heap/system') ? false : 'no /dev/dma_heap/system') }, () => {
+    const a = machine.spawn();
+    const b = machine.spawn();
+    const alloc = (p: typeof a): number => {
+      const heap = p.open('/dev/dma_heap/system', u.O_RDWR | u.O_CLOEXEC);
+      const data = u.dma_heap_allocation_data.encode({ len: 4096n, fd_flags: u.O_RDWR | u.O_CLOEXEC });
+      p.ioctl(heap, u.DMA_HEAP_IOCTL_ALLOC, data);
+      p.close(heap);
+      return u.dma_heap_allocation_data.get(data, 'fd');
+    };
+    const exportSync = (p: typeof a, buf: number): number => {
+      const arg = u.dma_buf_export_sync_file.encode({ flags: u.DMA_BUF_SYNC_RW, fd: -1 });
+      p.ioctl(buf, u.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg);
+      return u.dma_buf_export_sync_file.get(arg, 'fd');
+    };
+    const bufA = alloc(a);
+    const theirs = exportSync(b, alloc(b));
+    const mine = exportSync(a, bufA);
+    const imp = (fd: number, flags = u.DMA_BUF_SYNC_WRITE): Uint8Array => u.dma_buf_import_sync_file.encode({ flags, fd });
+    assert.throws(() => a.ioctl(bufA, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, imp(theirs)), { code: 'EINVAL' });
+    assert.throws(() => a.ioctl(bufA, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, imp(theirs, 0)), { code: 'EINVAL' }, 'flags first');
+    assert.equal(a.ioctl(bufA, u.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, imp(mine)), 0);
     a.exit();
     b.exit();
   });

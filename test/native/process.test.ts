@@ -66,6 +66,9 @@ describe('native process: calls and errors', { skip: nativeSkip }, () => {
     assert.equal(b.poll(pfd, 1000), 1, 'not in b\'s table: POLLNVAL at once, without waiting');
     assert.equal(pfd[0].revents, u.POLLNVAL);
     assert.equal(a.fcntl(fd, u.F_GETFD), 0);
+    // mmap looks the fd up after the offset check (arch/x86/kernel/sys_x86_64.c, Linux 6.12): the kernel answers.
+    assert.throws(() => b.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 1), { code: 'EINVAL', syscall: 'mmap' });
+    assert.throws(() => b.mmap(4096, u.PROT_READ, u.MAP_SHARED, fd, 0), { code: 'EBADF', syscall: 'mmap' });
     a.exit();
     b.exit();
   });

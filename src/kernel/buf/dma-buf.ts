@@ -10,7 +10,7 @@ import { shouldFailAlloc } from '../lib/failslab.js';
 import { kconfig } from '../lib/kconfig.js';
 import { tracepoint } from '../lib/trace.js';
 import { O_ACCMODE, O_NONBLOCK, SEEK_END, SEEK_SET } from '../../uapi/fcntl.js';
-import { File, Inode, fput, getFile, type FileOperations } from '../fs/file.js';
+import { File, Inode, fget, fput, getFile, type FileOperations } from '../fs/file.js';
 import { dmabufSb } from '../fs/super.js';
 import type { FdTable } from '../fs/fdtable.js';
 import { PAGE_SHIFT } from '../mm/page.js';
@@ -212,7 +212,7 @@ export function dmaBufFdInstall(dmabuf: DmaBuf, fd: number, files: FdTable): voi
  * Throws -EBADF for a closed descriptor, -EINVAL if it is not a dma-buf.
  */
 export function dmaBufGet(fd: number, files: FdTable): DmaBuf {
-  const file = files.fget(fd);
+  const file = fget(files, fd);
   if (!file) throw kerr(-EBADF);
   if (!isDmaBufFile(file)) {
     fput(file);

@@ -5,7 +5,7 @@
  * handler by number, copies the argument at the user's size zero-extended
  * to the kernel's, and answers -EINVAL for numbers it does not know.
  */
-import { EACCES, EAGAIN, EFAULT, EINTR, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../lib/errno.js';
+import { EACCES, EAGAIN, EBUSY, EFAULT, EINTR, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../lib/errno.js';
 import { copyFromUser, copyToUser, userPtr, type UserArg } from '../lib/uaccess.js';
 import type { Task } from '../fs/task.js';
 import { File, Inode, type FileOperations, type PollTable, type TaskStruct } from '../fs/file.js';
@@ -15,7 +15,7 @@ import { mkdev } from '../fs/super.js';
 /** DRM_MAJOR (include/drm/drm_*.h): the primary node is minor 0, the render node 128 (drm_minor_alloc) */
 const DRM_MAJOR = 226;
 import { _IOC_DIRSHIFT, _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_TYPE, _IOC_WRITE } from '../../uapi/ioctl.js';
-import { O_NONBLOCK } from '../../uapi/fcntl.js';
+import { O_EXCL, O_NONBLOCK } from '../../uapi/fcntl.js';
 import {
   DRM_CAP_PRIME, DRM_CAP_SYNCOBJ, DRM_CAP_SYNCOBJ_TIMELINE, DRM_CAP_TIMESTAMP_MONOTONIC,
   DRM_IOCTL_BASE, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_GEM_FLINK, DRM_IOCTL_GEM_OPEN, DRM_IOCTL_GET_CAP, DRM_IOCTL_MODE_CREATE_DUMB,
@@ -220,11 +220,17 @@ export function drmOpen(flags: number, render = false): File {
   return new File(new Inode(), render ? 'dri/renderD128' : 'dri/card0', flags, drmFops, f);
 }
 
+/** drm_open_helper() (drivers/gpu/drm/drm_file.c, Linux 6.12): no exclusive opens (O_EXCL is -EBUSY), then drm_open(). */
+function drmOpenHelper(flags: number, render = false): File | number {
+  if (flags & O_EXCL) return -EBUSY;
+  return drmOpen(flags, render);
+}
+
 /** drm_dev_register() of the vgem device (vgem_init, module_init): its primary node /dev/dri/card0 and render node /dev/dri/renderD128. */
 export function vgemInit(): number {
   return (
-    miscRegister({ name: 'dri/card0', rdev: mkdev(DRM_MAJOR, 0), open: ({ flags }) => drmOpen(flags) }) ||
-    miscRegister({ name: 'dri/renderD128', rdev: mkdev(DRM_MAJOR, 128), open: ({ flags }) => drmOpen(flags, true) })
+    miscRegister({ name: 'dri/card0', rdev: mkdev(DRM_MAJOR, 0), open: ({ flags }) => drmOpenHelper(flags) }) ||
+    miscRegister({ name: 'dri/renderD128', rdev: mkdev(DRM_MAJOR, 128), open: ({ flags }) => drmOpenHelper(flags, true) })
   );
 }
 

@@ -21,7 +21,7 @@ import type { IosysMap } from '../mm/iosys-map.js';
 import { sgAllocTableFromPages, sgFreeTable, type SgTable } from '../mm/scatterlist.js';
 import { isCowMapping, vmaMapPages, type Vma } from '../mm/vma.js';
 import type { FdTable } from '../fs/fdtable.js';
-import { WaitQueue } from '../fs/file.js';
+import { WaitQueue, deferRelease } from '../fs/file.js';
 import {
   dmaBufExport, dmaBufGet, dmaBufPut, getDmaBuf, type DmaBuf, type DmaBufAttachment, type DmaBufOps,
 } from '../buf/dma-buf.js';
@@ -116,12 +116,13 @@ function drmGemObjectFree(obj: DrmGemObject): void {
     // asynchronously: a work item of its own (a task of its own to lockdep,
     // not part of whatever dropped the last reference — a process exit may
     // free many objects, whose teardowns then run side by side).
-    void lockdepTask(() =>
+    // A close that dropped it waits for it (deferRelease), as Linux's completes before close(2) returns.
+    deferRelease(lockdepTask(() =>
       dmaBufUnmapAttachmentUnlocked(attach, sgt, DMA_BIDIRECTIONAL)
         .then(() => dmaBufDetach(dmabuf, attach))
         .then(() => dmaBufPut(dmabuf))
         .catch((e: unknown) => pr_err(`drm_prime_gem_destroy: ${String(e)}`)),
-    );
+    ));
   } else {
     for (const p of obj.pages) freePages(p, 0);
     obj.pages = [];

@@ -20,7 +20,7 @@ import { sgAllocTable, sgFreeTable, sgSetPage, type SgTable } from '../mm/scatte
 import { VM_MAYSHARE, VM_SHARED, vmaMapPages, type Vma } from '../mm/vma.js';
 import { isShmemFile, memfdGetSeals, shmemPinPages, shmemUnpinPages } from '../fs/memfd.js';
 import type { FdTable } from '../fs/fdtable.js';
-import { fput } from '../fs/file.js';
+import { fget, fput } from '../fs/file.js';
 import { dmaBufExport, dmaBufFd, dmaBufPut, type DmaBuf, type DmaBufAttachment, type DmaBufOps } from '../buf/dma-buf.js';
 
 /** module parameters */
@@ -153,7 +153,7 @@ export function udmabufCreateBuf(items: readonly UdmabufItem[], files: FdTable):
   const ubuf = new Udmabuf();
   try {
     for (const it of items) {
-      const memfd = files.fget(it.memfd);
+      const memfd = fget(files, it.memfd);
       if (!memfd) throw kerr(-EBADFD, 'udmabuf: memfd is not an open file');
       try {
         const r = checkMemfdSeals(memfd);

@@ -89,9 +89,14 @@ export function vgemDumbCreate(file: DrmFile, width: number, height: number, bpp
   // drm_mode_create_dumb() checks the sizes; flags are not looked at
   void flags;
   if (!width || !height || !bpp) return -EINVAL;
-  // overflow checks of drm_mode_create_dumb_ioctl: cpp * width and pitch * height fit 32 bits
+  // drm_mode_create_dumb() (drivers/gpu/drm/drm_dumb_buffers.c, Linux 6.12): the 32-bit overflow checks, in u32
+  // arithmetic (integer divisions), on stride = cpp * width, then the page-aligned size must not wrap to 0.
+  if (bpp > 0xffffffff - 8) return -EINVAL;
   const cpp = Math.ceil(bpp / 8);
-  if (cpp > 0xffffffff / width) return -EINVAL;
+  if (cpp > Math.floor(0xffffffff / width)) return -EINVAL;
+  const stride = cpp * width;
+  if (height > Math.floor(0xffffffff / stride)) return -EINVAL;
+  if (height * stride > 0xfffff000) return -EINVAL;
   const minPitch = Math.ceil((width * bpp) / 8);
   let pitch = pitchIn;
   let size = sizeIn;

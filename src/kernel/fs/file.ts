@@ -25,6 +25,8 @@ export const FMODE_WRITE = 0x2;
 export const FMODE_LSEEK = 0x4;
 export const FMODE_PREAD = 0x8;
 export const FMODE_PWRITE = 0x10;
+/** FMODE_PATH: an O_PATH file, which only names its path: no operations, and fget() passes it over */
+export const FMODE_PATH = 0x4000;
 export const FMODE_OPENED = 0x80000;
 
 /** A poll wait: the file calls `wake(mask)` when the events it reported may have changed. */
@@ -198,4 +200,51 @@ export function fput(file: File): void {
 export function dPath(file: File): string {
   if (file.fOp.dname) return file.fOp.dname(file);
   return file.path ?? `anon_inode:${file.name}`;
+}
+
+/** What fget()/fdget() look in: a task's fd table. */
+interface FdLookup {
+  lookup(fd: number): File | null;
+  fget(fd: number): File | null;
+}
+
+/**
+ * fget(fd): the open file behind `fd` with a new reference, or null. An
+ * O_PATH file is not returned (__fget(fd, FMODE_PATH), fs/file.c): only
+ * the calls that take fget_raw() — fstat, fcntl's few commands, dup,
+ * close — reach one.
+ */
+export function fget(files: FdLookup, fd: number): File | null {
+  const file = files.fget(fd);
+  if (file && file.fMode & FMODE_PATH) {
+    fput(file);
+    return null;
+  }
+  return file;
+}
+
+/** fdget(fd): the open file behind `fd` without a reference (the caller is the table's user), O_PATH files passed over; or null. */
+export function fdget(files: FdLookup, fd: number): File | null {
+  const file = files.lookup(fd);
+  return file && file.fMode & FMODE_PATH ? null : file;
+}
+
+/**
+ * Release work that a file's last fput set going and that must sleep (a
+ * lock): in Linux the final __fput() runs as task work before the closing
+ * task returns to userspace, so close(2) returns after it. Here the work is
+ * a promise, and close waits for it (releasesPending()).
+ */
+const deferred = new Set<Promise<unknown>>();
+
+/** Register release work that the current close must wait for. */
+export function deferRelease(work: Promise<unknown>): void {
+  deferred.add(work);
+  void work.finally(() => deferred.delete(work));
+}
+
+/** The release work still running, as one promise, or null when there is none. */
+export function releasesPending(): Promise<void> | null {
+  if (!deferred.size) return null;
+  return Promise.allSettled([...deferred]).then(() => {});
 }

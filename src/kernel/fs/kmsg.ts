@@ -5,7 +5,7 @@
  * (KERN_WARNING, default_message_loglevel). A read returns one record as
  * `level,seq,usec,-;text\n`, from the oldest kept onward.
  */
-import { EINVAL, EAGAIN } from '../lib/errno.js';
+import { EINVAL, EAGAIN, ESPIPE } from '../lib/errno.js';
 import { KERN_WARNING, logNextSeq, logRecords, printk } from '../lib/printk.js';
 import { File, Inode, type FileOperations } from './file.js';
 
@@ -43,10 +43,12 @@ const kmsgFops: FileOperations = {
     return line;
   },
   llseek(file, offset, whence): number {
-    // SEEK_SET 0: the oldest record; SEEK_END: after the newest (what `dmesg -w` starts from).
-    if (offset !== 0) return -EINVAL;
+    // devkmsg_llseek() (kernel/printk/printk.c, Linux 6.12): any offset is -ESPIPE, before the whence. SEEK_SET: the
+    // oldest record; SEEK_DATA: the first after the last clear (nothing here clears the log: the oldest); SEEK_END:
+    // after the newest (what `dmesg -w` starts from).
+    if (offset !== 0) return -ESPIPE;
     const user = file.privateData as KmsgUser;
-    if (whence === 0) user.seq = 0;
+    if (whence === 0 || whence === 3) user.seq = 0;
     else if (whence === 2) user.seq = logNextSeq();
     else return -EINVAL;
     return 0;

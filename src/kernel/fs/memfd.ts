@@ -101,6 +101,8 @@ const shmemFops: FileOperations = {
   },
   write(file, data, pos): number {
     const info = file.privateData as ShmemInode;
+    // shmem_file_write_iter(): generic_write_checks() ends a write of nothing (0) before shmem_write_begin() looks at the seals.
+    if (!data.length) return 0;
     if (info.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
     const end = pos + data.length;
     if (end > info.size) {
@@ -225,9 +227,11 @@ export function memfdGetSeals(file: File): number {
  * for F_SEAL_WRITE while writable mappings or pins exist.
  */
 export function memfdAddSeals(file: File, seals: number): number {
-  if (!isShmemFile(file)) return -EINVAL;
+  // mm/memfd.c (Linux 6.12) memfd_add_seals(), reached from fcntl for any file: the file's mode, then the seal
+  // bits, and only then whether it is a memfd at all (memfd_file_seals_ptr()).
   if (!(file.fMode & FMODE_WRITE)) return -EPERM;
   if (seals & ~F_ALL_SEALS) return -EINVAL;
+  if (!isShmemFile(file)) return -EINVAL;
   const info = shmemInfo(file);
   if (info.seals & F_SEAL_SEAL) return -EPERM;
   if (seals & F_SEAL_WRITE && !(info.seals & F_SEAL_WRITE)) {

@@ -23,6 +23,8 @@ export class SuperBlock {
     readonly blocksize: number,
     /** the mount's id (mnt_id) */
     readonly mntId: number,
+    /** SB_I_NOEXEC: nothing on it may be mapped executable (path_noexec()) */
+    readonly noexec = false,
   ) {}
 }
 
@@ -37,7 +39,7 @@ export const sockfsSb = new SuperBlock('sockfs', mkdev(0, 8), 4096, 8);
 /** devtmpfs, mounted at /dev */
 export const devtmpfsSb = new SuperBlock('devtmpfs', mkdev(0, 5), 4096, 22);
 /** proc, mounted at /proc (its block size is 1 KiB: proc_fill_super) */
-export const procSb = new SuperBlock('proc', mkdev(0, 20), 1024, 24);
+export const procSb = new SuperBlock('proc', mkdev(0, 20), 1024, 24, true); // proc_fill_super() sets SB_I_NOEXEC
 /** sysfs, mounted at /sys */
 export const sysfsSb = new SuperBlock('sysfs', mkdev(0, 21), 4096, 25);
 /** debugfs, mounted at /sys/kernel/debug */

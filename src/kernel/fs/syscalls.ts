@@ -14,8 +14,8 @@ import { armTimeout } from '../lib/time.js';
 import { statsRegister } from '../lib/stats.js';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET_SEALS, F_SETFD, F_SETFL, FD_CLOEXEC, O_ACCMODE, O_APPEND,
-  O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NOATIME, O_NONBLOCK, SEEK_END, SEEK_HOLE,
-  VALID_OPEN_FLAGS,
+  O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_LARGEFILE, O_NOATIME, O_NONBLOCK, O_PATH, O_PATH_FLAGS, O_RDONLY, SEEK_END, SEEK_HOLE,
+  VALID_OPEN_FLAGS, __O_TMPFILE,
 } from '../../uapi/fcntl.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
@@ -23,9 +23,9 @@ import { Backing, PAGE_SHIFT, PAGE_SIZE, pageAlign } from '../mm/page.js';
 import { Vma, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC } from '../mm/vma.js';
 import { unixInFlight } from './unix-socket.js';
 import { userMappingMapped, userMappingsCheck, userMappingsForget, userMappingUnmapped } from './user-mappings.js';
-import { dPath, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
+import { dPath, fdget, fget, FMODE_PATH, releasesPending, FMODE_READ, FMODE_WRITE, fput, getFile, type File, type PollTable, type WaitQueue } from './file.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, stat } from '../../uapi/stat.js';
-import { FASYNC, FIGETBSZ, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, FIOQSIZE } from '../../uapi/ioctls.js';
+import { FASYNC, FIBMAP, FIGETBSZ, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, FIOQSIZE } from '../../uapi/ioctls.js';
 import { RLIM_INFINITY, RLIMIT_NOFILE } from '../../uapi/signal.js';
 import { pr_warn } from '../lib/printk.js';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, isShmemFile, shmemBytes, shmemSize, shmemTruncate } from './memfd.js';
@@ -39,9 +39,12 @@ const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
 /** openat(AT_FDCWD, path, flags, mode) */
 export async function sysOpen(task: Task, path: string, flags: number): Promise<number> {
-  // open(2) (not openat2) ignores unknown flag bits: build_open_flags() masks them off; and
-  // on a 64-bit kernel it always adds O_LARGEFILE (force_o_largefile(), fs/open.c).
+  // open(2) (not openat2): on a 64-bit kernel it always adds O_LARGEFILE (force_o_largefile()); build_open_how()
+  // drops the bits it does not know, and O_PATH keeps only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC besides.
   flags = (flags & VALID_OPEN_FLAGS) | O_LARGEFILE;
+  if (flags & O_PATH) flags &= O_PATH_FLAGS;
+  const bad = buildOpenFlags(flags);
+  if (bad) return bad;
   const fd = task.files.getUnusedFdFlags(flags);
   if (fd < 0) return fd;
   const file = await vfsOpen(task, path, flags);
@@ -53,9 +56,25 @@ export async function sysOpen(task: Task, path: string, flags: number): Promise<
   return fd;
 }
 
-/** close(fd) */
-export function sysClose(task: Task, fd: number): number {
-  return task.files.close(fd);
+/**
+ * build_open_flags() (fs/open.c, Linux 6.12): the combinations open refuses
+ * before it looks at the path, -EINVAL: O_DIRECTORY with O_CREAT, and
+ * __O_TMPFILE without O_DIRECTORY or without write access.
+ */
+function buildOpenFlags(flags: number): number {
+  if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+  if (flags & __O_TMPFILE) {
+    if (!(flags & O_DIRECTORY)) return -EINVAL;
+    if ((flags & O_ACCMODE) === O_RDONLY) return -EINVAL;
+  }
+  return 0;
+}
+
+/** close(fd): 0 or -EBADF, once the release work the last fput set going is done (__fput runs as task work, before the return to userspace). */
+export function sysClose(task: Task, fd: number): number | Promise<number> {
+  const r = task.files.close(fd);
+  const pending = releasesPending();
+  return pending ? pending.then(() => r) : r;
 }
 
 /** dup(fd) */
@@ -81,7 +100,8 @@ function putUser(arg: UserArg, value: number, size = 4): number {
 /**
  * do_vfs_ioctl() (fs/ioctl.c): the requests the VFS answers for every file
  * before the file's own ioctl (FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC,
- * FIOQSIZE, FIGETBSZ; FIONREAD for regular files), or null for the file's.
+ * FIOQSIZE, FIGETBSZ; FIBMAP and FIONREAD for regular files), or null for
+ * the file's.
  */
 function doVfsIoctl(task: Task, fd: number, file: File, cmd: number, arg: UserArg): number | null {
   const mode = file.inode.mode & S_IFMT;
@@ -107,6 +127,16 @@ function doVfsIoctl(task: Task, fd: number, file: File, cmd: number, arg: UserAr
       return putUser(arg, isShmemFile(file) ? shmemBytes(file) : 0, 8);
     case FIGETBSZ:
       return putUser(arg, file.inode.sb.blocksize);
+    case FIBMAP: {
+      // file_ioctl() (regular files only), ioctl_fibmap(): the caller is root (CAP_SYS_RAWIO), the block number is
+      // read, and bmap() of a file with no a_ops->bmap (none here: pseudo filesystems and shmem) is -EINVAL, with 0
+      // written back.
+      if (mode !== S_IFREG) return null;
+      const block = getUserInt(arg);
+      if (block === null) return -EFAULT;
+      if (block < 0) return -EINVAL;
+      return putUser(arg, 0) || -EINVAL;
+    }
     case FIONREAD:
       // file_ioctl(): regular files only; others pass it to the file.
       if (mode !== S_IFREG) return null;
@@ -118,7 +148,7 @@ function doVfsIoctl(task: Task, fd: number, file: File, cmd: number, arg: UserAr
 
 /** ioctl(fd, cmd, arg): -EBADF, the VFS's own requests, -ENOTTY for a file without ioctls, else the file's answer. */
 export async function sysIoctl(task: Task, fd: number, cmd: number, arg: UserArg): Promise<number> {
-  const file = task.files.fget(fd);
+  const file = fget(task.files, fd);
   if (!file) return -EBADF;
   try {
     const vfs = doVfsIoctl(task, fd, file, cmd >>> 0, arg);
@@ -132,7 +162,7 @@ export async function sysIoctl(task: Task, fd: number, cmd: number, arg: UserArg
 
 /** lseek(fd, offset, whence): -EINVAL for a whence past SEEK_MAX (before the file is asked), -ESPIPE for files that cannot seek. */
 export function sysLseek(task: Task, fd: number, offset: number, whence: number): number {
-  const file = task.files.lookup(fd);
+  const file = fdget(task.files, fd);
   if (!file) return -EBADF;
   if (whence < 0 || whence > SEEK_MAX) return -EINVAL;
   if (!file.fOp.llseek) return -ESPIPE;
@@ -141,7 +171,7 @@ export function sysLseek(task: Task, fd: number, offset: number, whence: number)
 
 /** read(fd, length): the bytes, or -EBADF (not open for reading), -EINVAL (the file has no read). */
 export async function sysRead(task: Task, fd: number, length: number): Promise<Uint8Array | number> {
-  const file = task.files.lookup(fd);
+  const file = fdget(task.files, fd);
   if (!file) return -EBADF;
   if (!(file.fMode & FMODE_READ)) return -EBADF;
   if (!file.fOp.read) return -EINVAL;
@@ -154,7 +184,7 @@ export async function sysRead(task: Task, fd: number, length: number): Promise<U
 
 /** write(fd, bytes): bytes written, -EBADF (not open for writing), -EINVAL (no write). */
 export function sysWrite(task: Task, fd: number, data: Uint8Array): number {
-  const file = task.files.lookup(fd);
+  const file = fdget(task.files, fd);
   if (!file) return -EBADF;
   if (!(file.fMode & FMODE_WRITE)) return -EBADF;
   if (!file.fOp.write) return -EINVAL;
@@ -180,7 +210,7 @@ export function sysMemfdCreate(task: Task, name: string, flags: number): number 
 
 /** ftruncate(fd, length) */
 export function sysFtruncate(task: Task, fd: number, length: number): number {
-  const file = task.files.lookup(fd);
+  const file = fdget(task.files, fd);
   if (!file) return -EBADF;
   if (length < 0) return -EINVAL;
   if (!isShmemFile(file)) return -EINVAL;
@@ -191,6 +221,8 @@ export function sysFtruncate(task: Task, fd: number, length: number): number {
 export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): number {
   const file = task.files.lookup(fd);
   if (!file) return -EBADF;
+  // fdget_raw(), then check_fcntl_cmd(): an O_PATH file answers only these.
+  if (file.fMode & FMODE_PATH && ![F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL].includes(cmd)) return -EBADF;
   switch (cmd) {
     case F_DUPFD:
       return task.files.dup(fd, arg, 0);
@@ -227,23 +259,29 @@ export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): numb
  * file's mmap error.
  */
 export async function sysMmap(task: Task, length: number, prot: number, flags: number, fd: number, offset: bigint): Promise<Vma | number> {
-  if (!length) return -EINVAL;
+  // Linux 6.12's order: the x86 syscall's offset check, ksys_mmap_pgoff()'s fget, then do_mmap() (mm/mmap.c):
+  // the length (a size_t: -1 page-aligns to 0, ENOMEM), and the map type only after them.
   if (offset % BigInt(PAGE_SIZE) !== 0n || offset < 0n) return -EINVAL;
+  const file = flags & MAP_ANONYMOUS ? null : fdget(task.files, fd);
+  if (!(flags & MAP_ANONYMOUS) && !file) return -EBADF;
+  if (!length) return -EINVAL;
+  const size = BigInt.asUintN(64, BigInt(length));
+  if (size > 2n ** 47n) return -ENOMEM;
+  const len = pageAlign(Number(size));
+  if (!len) return -ENOMEM;
   const type = flags & MAP_TYPE;
-  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
-  const len = pageAlign(length);
-  if (!len || len > 2 ** 47) return -ENOMEM;
   let vmFlags = (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
-  if (flags & MAP_ANONYMOUS) {
+  if (!file) {
+    // An anonymous mapping is MAP_SHARED or MAP_PRIVATE (MAP_SHARED_VALIDATE is for files).
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE) return -EINVAL;
     const vma = new Vma(task.mm.nextAddr, len, 0, vmFlags | VM_MAYREAD | VM_MAYWRITE | (type === MAP_PRIVATE ? 0 : VM_SHARED | VM_MAYSHARE));
     vma.view = new Backing('anon', len).view(0, len);
     return install(task, vma);
   }
-  const file = task.files.lookup(fd);
-  if (!file) return -EBADF;
   // file_mmap_ok(): an anon inode can address up to ULONG_MAX, a regular (shmem) file up to LLONG_MAX.
   const maxsize = isShmemFile(file) ? 0x7fffffffffffffffn : 0xffffffffffffffffn;
   if (offset + BigInt(len) > maxsize) return -EOVERFLOW;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
   // The file's mode, not its access-mode bits, decides: an fd opened with O_ACCMODE (3) may neither read nor write.
   if (type !== MAP_PRIVATE) {
     if (prot & PROT_WRITE && !(file.fMode & FMODE_WRITE)) return -EACCES;
@@ -254,6 +292,8 @@ export async function sysMmap(task: Task, length: number, prot: number, flags: n
   }
   if (!(file.fMode & FMODE_READ)) return -EACCES;
   vmFlags |= VM_MAYREAD;
+  // path_noexec() (a noexec mount or an SB_I_NOEXEC filesystem: procfs): an executable mapping is EPERM, before ENODEV.
+  if (file.inode.sb.noexec && vmFlags & VM_EXEC) return -EPERM;
   if (!file.fOp.mmap) return -ENODEV;
   const vma = new Vma(task.mm.nextAddr, len, Number(offset >> BigInt(PAGE_SHIFT)), vmFlags);
   vma.vmFile = file;
@@ -330,7 +370,8 @@ export async function sysPoll(task: Task, fds: PollFd[], timeoutMs: number): Pro
       for (const p of fds) {
         p.revents = 0;
         if (p.fd < 0) continue;
-        const file = task.files.lookup(p.fd);
+        // fdget(): an O_PATH file is not there for poll
+        const file = fdget(task.files, p.fd);
         if (!file) {
           p.revents = POLLNVAL;
           count++;

@@ -7,10 +7,12 @@
  * any regular file: CAP_DAC_OVERRIDE); sysfs attributes refuse a mode
  * their show/store cannot serve (-EACCES).
  */
-import { EACCES, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO } from '../lib/errno.js';
-import { O_ACCMODE, O_CLOEXEC, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../uapi/fcntl.js';
+import { EACCES, EEXIST, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP } from '../lib/errno.js';
+import {
+  O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, __O_SYNC, __O_TMPFILE,
+} from '../../uapi/fcntl.js';
 import { S_IRUGO, S_IWUGO } from '../../uapi/stat.js';
-import { FMODE_OPENED, File, Inode, fput, type FileOperations } from './file.js';
+import { FMODE_OPENED, FMODE_PATH, File, Inode, fput, type FileOperations } from './file.js';
 import { DirNode, FileNode, registryWalk, type Dentry, type LookupContext } from './registry.js';
 import type { Task } from './task.js';
 
@@ -19,17 +21,32 @@ import type { Task } from './task.js';
 const GONE: Record<string, number> = { devtmpfs: -ENODEV, debugfs: -ENXIO, sysfs: -ENODEV, proc: -ENOENT, rootfs: -ENOENT };
 
 /**
- * A file over a text generated at open; a sysfs store, if any, takes
- * writes. procfs and debugfs texts are seq_files (seq_lseek: SEEK_SET and
- * SEEK_CUR only); a sysfs attribute seeks as a file of its inode's size, a
- * page (kernfs: generic_file_llseek).
+ * A file over a generated text, made as a seq_file makes it (fs/seq_file.c,
+ * Linux 6.12): not at open but at the first read, and again when a seek
+ * moves the position (seq_lseek's traverse(): the text is shown anew, and
+ * an error it meets — an fdinfo whose fd has been closed is ENOENT — resets
+ * the position to 0 and is the seek's answer). A sysfs store, if any, takes
+ * writes. procfs and debugfs texts seek SEEK_SET and SEEK_CUR only; a sysfs
+ * attribute seeks as a file of its inode's size, a page (kernfs:
+ * generic_file_llseek), and makes its text at the first read.
  */
-function textFile(node: FileNode, flags: number, text: string, ctx: LookupContext): File {
-  const bytes = new TextEncoder().encode(text);
+function textFile(node: FileNode, flags: number, ctx: LookupContext): File {
   const sysfs = node.fs === 'sysfs';
+  const show = node.show;
+  let bytes: Uint8Array | null = null;
+  const make = (text: string | number): number => {
+    if (typeof text === 'number') return text;
+    bytes = new TextEncoder().encode(text);
+    return 0;
+  };
   const fops: FileOperations = {
-    read(_file, length, pos): Uint8Array {
-      return bytes.slice(pos, pos + length);
+    async read(_file, length, pos): Promise<Uint8Array | number> {
+      if (!bytes) {
+        if (!show) return new Uint8Array(0);
+        const err = make(await show(ctx));
+        if (err) return err;
+      }
+      return bytes!.slice(pos, pos + length);
     },
     llseek(file, offset, whence): number {
       const size = file.inode.size;
@@ -42,6 +59,19 @@ function textFile(node: FileNode, flags: number, text: string, ctx: LookupContex
         pos = whence === SEEK_DATA ? offset : size;
       } else return -EINVAL;
       if (pos < 0) return -EINVAL;
+      if (!sysfs && pos !== file.fPos && show) {
+        // traverse(): the text is shown again up to the new position.
+        const text = show(ctx);
+        if (text instanceof Promise) bytes = null; // an asynchronous show runs at the next read
+        else {
+          const err = make(text);
+          if (err) {
+            file.fPos = 0;
+            bytes = null;
+            return err;
+          }
+        }
+      }
       file.fPos = pos;
       return pos;
     },
@@ -91,20 +121,50 @@ async function openNode(node: FileNode, task: Task, flags: number): Promise<File
     return file;
   }
   if (!node.show && !node.store) return -ENXIO;
-  // The text is made for a reader only (seq_file makes it on the first read; here at open).
-  const ctx = { task };
-  const text = node.show && (flags & O_ACCMODE) !== O_WRONLY ? await node.show(ctx) : '';
-  return typeof text === 'number' ? text : textFile(node, flags, text, ctx);
+  return textFile(node, flags, { task });
 }
 
-/** do_sys_open(): a new File for `path`, or a negative errno. */
+/** An O_PATH file's operations: none (every call but fstat, fcntl's few, dup and close is EBADF for it). */
+const pathFops: FileOperations = {};
+
+/**
+ * do_filp_open() (fs/namei.c, Linux 6.12: path_openat, do_open, may_open;
+ * fs/open.c do_dentry_open): a new File for `path` opened with `flags`
+ * (build_open_flags() already passed), or a negative errno, in Linux's
+ * order: the lookup (ENOENT); __O_TMPFILE needs a directory (ENOTDIR; none
+ * here can hold one: EOPNOTSUPP); O_PATH opens nothing (a file that only
+ * names the path); O_CREAT|O_EXCL of what exists is EEXIST, O_CREAT of a
+ * directory EISDIR; O_DIRECTORY of a non-directory ENOTDIR; a directory
+ * opened for writing (or O_TRUNC) EISDIR; then the file's own open, and
+ * O_DIRECT, which no file here can do (no FMODE_CAN_ODIRECT), is EINVAL
+ * after it. The file keeps the flags without O_CREAT, O_EXCL, O_NOCTTY,
+ * O_TRUNC and O_CLOEXEC; O_SYNC's __O_SYNC brings O_DSYNC.
+ */
 export async function vfsOpen(task: Task, path: string, flags: number): Promise<File | number> {
   const node = registryWalk(path, { task });
   if (typeof node === 'number') return node;
+  const isDir = node instanceof DirNode;
   flags &= ~O_CLOEXEC;
-  if (node instanceof DirNode) {
-    if ((flags & O_ACCMODE) !== O_RDONLY) return -EISDIR;
-    const dir = new File(node.inode(), node.name, flags, dirFops, null);
+  if (flags & __O_SYNC) flags |= O_DSYNC;
+  if (flags & __O_TMPFILE) return isDir ? -EOPNOTSUPP : -ENOTDIR;
+  if (flags & O_PATH) {
+    if (flags & O_DIRECTORY && !isDir) return -ENOTDIR;
+    const f = new File(node.inode(), node.name, flags, pathFops, null);
+    f.fMode = FMODE_PATH | FMODE_OPENED;
+    f.path = node.path();
+    return f;
+  }
+  if (flags & O_CREAT) {
+    if (flags & O_EXCL) return -EEXIST;
+    if (isDir) return -EISDIR;
+  }
+  if (flags & O_DIRECTORY && !isDir) return -ENOTDIR;
+  const fileFlags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
+  if (isDir) {
+    // may_open(): ACC_MODE() and O_TRUNC's MAY_WRITE
+    if ((flags & O_ACCMODE) !== O_RDONLY || flags & O_TRUNC) return -EISDIR;
+    if (flags & O_DIRECT) return -EINVAL;
+    const dir = new File(node.inode(), node.name, fileFlags, dirFops, null);
     dir.path = node.path();
     return dir;
   }
@@ -125,11 +185,15 @@ export async function vfsOpen(task: Task, path: string, flags: number): Promise<
     if (typeof opened === 'number' || opened.owner) owner.put();
     else opened.owner = owner;
   }
-  if (typeof opened !== 'number') {
-    // The file is the node's: its inode (shared by every open) and its path (what /proc/<pid>/fd/<n> names).
-    opened.inode = file.inode();
-    opened.path = file.path();
+  if (typeof opened === 'number') return opened;
+  // The file is the node's: its inode (shared by every open) and its path (what /proc/<pid>/fd/<n> names).
+  opened.inode = file.inode();
+  opened.path = file.path();
+  if (flags & O_DIRECT) {
+    fput(opened);
+    return -EINVAL;
   }
+  opened.fFlags = (opened.fFlags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | (fileFlags & O_DSYNC);
   return opened;
 }
 

@@ -19,4 +19,6 @@ export const kconfig = {
   DMABUF_CHECK_USER_MAPPINGS: false,
   /** CONFIG_DMABUF_SYSFS_STATS: /sys/kernel/dmabuf/buffers/<ino>/{exporter_name,size} */
   DMABUF_SYSFS_STATS: true,
+  /** CONFIG_SW_SYNC: sw_sync and sync_debug (drivers/dma-buf/Makefile builds both under it): <debugfs>/sync/{sw_sync,info}. Debian's kernels leave it out. */
+  SW_SYNC: true,
 };

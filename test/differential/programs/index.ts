@@ -13,6 +13,7 @@ import * as fences from './fences.js';
 import * as swSync from './sw-sync.js';
 import * as fd from './fd.js';
 import * as text from './text.js';
+import * as fuzz from './fuzz.js';
 
 export type Program = (r: Recorder, env: Env) => void | Promise<void>;
 
@@ -30,6 +31,7 @@ const AREAS: [string, Record<string, unknown>][] = [
   ['sw-sync', swSync],
   ['fd', fd],
   ['text', text],
+  ['fuzz', fuzz],
 ];
 
 export const PROGRAMS: readonly ProgramEntry[] = AREAS.flatMap(([area, mod]) =>
