@@ -47,6 +47,7 @@ export const O_PATH = 0o10000000;
 export const __O_SYNC = 0o4000000;
 /** __O_TMPFILE: O_TMPFILE is __O_TMPFILE | O_DIRECTORY */
 export const __O_TMPFILE = 0o20000000;
+/** O_TMPFILE: an unnamed file in the given directory (__O_TMPFILE | O_DIRECTORY) */
 export const O_TMPFILE = __O_TMPFILE | 0o200000;
 /** O_PATH_FLAGS (fs/open.c): what an O_PATH open keeps of the other flags */
 export const O_PATH_FLAGS = 0o200000 | 0o400000 | 0o10000000 | 0o2000000;

@@ -5,11 +5,17 @@
  */
 import { _IO } from './ioctl.js';
 
+/** FIONREAD: the bytes ready to read (an int out); for a regular file its size less the file position */
 export const FIONREAD = 0x541b;
+/** FIONBIO: set or clear O_NONBLOCK from an int in */
 export const FIONBIO = 0x5421;
+/** FIONCLEX: clear the fd's close-on-exec flag */
 export const FIONCLEX = 0x5450;
+/** FIOCLEX: set the fd's close-on-exec flag */
 export const FIOCLEX = 0x5451;
+/** FIOASYNC: set or clear O_ASYNC from an int in */
 export const FIOASYNC = 0x5452;
+/** FIOQSIZE: the size of a regular file, directory or symlink (a loff_t out); other files ENOTTY */
 export const FIOQSIZE = 0x5460;
 /** _IO(0x00, 1): the disk block of a file block (root only) */
 export const FIBMAP = _IO(0x00, 1);
