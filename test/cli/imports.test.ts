@@ -6,21 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staticGraph } from '../helpers/static-graph.js';
 
 const dist = fileURLToPath(new URL('../../src/', import.meta.url));
-
-/** Every file the module loads before it runs: its static imports, followed (type-only imports are gone from the JavaScript). */
-function staticGraph(file: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(file)) return seen;
-  seen.add(file);
-  const text = readFileSync(file, 'utf8');
-  for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'/gm)) {
-    staticGraph(resolve(dirname(file), m[1] ?? m[2]), seen);
-  }
-  return seen;
-}
 
 test('the CLI statically loads no kernel file; fences imports the kernel face dynamically', () => {
   const main = resolve(dist, 'cli/main.js');

@@ -7,24 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { staticGraph } from '../helpers/static-graph.js';
 
 const dist = fileURLToPath(new URL('../../src/', import.meta.url));
 const indexUrl = new URL('../../src/index.js', import.meta.url).href;
-
-/** Every file the module loads before it runs: its static imports, followed. */
-function staticGraph(file: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(file)) return seen;
-  seen.add(file);
-  const text = readFileSync(file, 'utf8');
-  for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'/gm)) {
-    staticGraph(resolve(dirname(file), m[1] ?? m[2]), seen);
-  }
-  return seen;
-}
 
 test("the package's entry statically loads neither kernel nor native backend files", () => {
   const files = [...staticGraph(resolve(dist, 'index.js'))].map((f) => relative(dist, f));
