@@ -13,6 +13,27 @@ import { log } from './util.mjs';
  */
 const REPORT = /^(?:<\d+>)?(?:\[\s*\d+\.\d+\]\s*)?(?:WARNING: |BUG: |Oops|Kernel panic|general protection fault|kernel BUG at|UBSAN: |------------\[ cut here \]------------)/;
 
+/**
+ * The guests still running. qemu outlives a parent that dies, so whatever
+ * ends this script (a crash, an uncaught error, Ctrl-C, a CI timeout's
+ * SIGTERM) takes its guests with it.
+ */
+const guests = new Set();
+let reaperInstalled = false;
+function reapGuestsOnExit() {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.on('exit', () => {
+    for (const child of guests) child.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      for (const child of guests) child.kill('SIGKILL');
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
 export function kernelReports(dmesgLines) {
   return dmesgLines.filter((l) => REPORT.test(l));
 }
@@ -53,7 +74,9 @@ export function boot({ kernel, initrd, token, timeoutSec = 600, onLine = () => {
   const t0 = performance.now();
 
   return new Promise((resolve, reject) => {
+    reapGuestsOnExit();
     const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    guests.add(child);
     let state = 'boot';
     let status = null;
     let pending = '';
@@ -147,10 +170,12 @@ export function boot({ kernel, initrd, token, timeoutSec = 600, onLine = () => {
     }, timeoutSec * 1000);
     child.on('error', (e) => {
       clearTimeout(timer);
+      guests.delete(child);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      guests.delete(child);
       if (pending) handle(pending);
       const ended = status !== null && state === 'done';
       resolve({
