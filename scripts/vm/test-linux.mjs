@@ -83,7 +83,7 @@ async function runKernel(kind, timings) {
   const token = randomBytes(6).toString('hex');
   const begin = new RegExp(`@@cmd:begin:${token}:(\\d+)@@`);
   const end = new RegExp(`@@cmd:end:${token}:(\\d+):(\\d+)@@`);
-  const perCmd = runnable.map((c) => ({ name: c.name, status: null, output: [], counts: newCounts(), summarized: false }));
+  const perCmd = runnable.map((c) => ({ name: c.name, status: null, output: [], counts: newCounts(), summarized: false, report: c.report ? new RegExp(c.report) : null, reported: [] }));
   let cur = null;
   let blank = false;
   const onLine = (line) => {
@@ -111,6 +111,11 @@ async function runKernel(kind, timings) {
       try {
         result.has = JSON.parse(plain.slice('vm-has: '.length));
       } catch {}
+    }
+    if (cur.report?.test(plain)) {
+      // A command's own result line (what it compared, how many sequences): printed and kept for the summary.
+      cur.reported.push(plain);
+      console.log(`  ${plain}`);
     }
     const s = SUMMARY.exec(plain);
     if (s) {
@@ -180,6 +185,7 @@ for (const r of results) {
     const n = c.counts;
     const detail = c.summarized ? `tests ${n.tests}, pass ${n.pass}, fail ${n.fail}, skipped ${n.skipped}${n.todo ? `, todo ${n.todo}` : ''}${n.cancelled ? `, cancelled ${n.cancelled}` : ''}` : 'no test summary';
     console.log(`  ${c.name}: ${passed ? 'passed' : `FAILED (${c.status})`} (${detail})`);
+    for (const line of c.reported ?? []) console.log(`    ${line}`);
     if (c.summarized) {
       total.pass += n.pass;
       total.fail += n.fail + n.cancelled;
