@@ -97,21 +97,26 @@ export const dmaResvStats = { live: 0 };
 
 /** struct dma_resv */
 export class DmaResv {
-  readonly lock: WwMutex;
+  // Made at the first lock: an idle buffer's object never takes it, and the mutex is most of its size.
+  private lockStore: WwMutex | null = null;
   /** the current fence list (null until the first reserve) */
   fences: DmaResvList | null = null;
 
   /** dma_resv_init() */
   constructor() {
-    this.lock = new WwMutex(reservationWwClass, 'dma_resv');
     dmaResvStats.live++;
+  }
+
+  /** dma_resv.lock: the reservation ww_mutex. */
+  get lock(): WwMutex {
+    return (this.lockStore ??= new WwMutex(reservationWwClass, 'dma_resv'));
   }
 
   /** dma_resv_fini(): drop every fence. */
   fini(): void {
     listFree(this.fences);
     this.fences = null;
-    this.lock.destroy();
+    this.lockStore?.destroy();
     dmaResvStats.live--;
   }
 
