@@ -32,7 +32,12 @@ import { installInterruptSignal, interrupt } from './signals.js';
 
 const RLIMIT_NOFILE = 7;
 const FD_TABLE_MAX = 1 << 20;
-const WAITER_START_MS = 10_000;
+/**
+ * How long boot waits for the waiter thread (a worker that loads koffi) to
+ * start, ms: a guard against a hang, not a performance bound. Under qemu's
+ * software emulation on a busy host it took more than 10 s.
+ */
+const WAITER_START_MS = 120_000;
 
 export interface NativeBootOptions {
   /** the real-time signal that interrupts blocked calls (default SIGRTMIN + 7); it gets a do-nothing handler in this OS process */
@@ -96,7 +101,7 @@ export class NativeMachine implements MachineLike {
     const waiter = new Worker(fileURLToPath(new URL('./waiter-thread.js', import.meta.url)), { workerData: { sab: shared.sab } });
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('native machine: the waiter thread did not start')), WAITER_START_MS);
+        const timer = setTimeout(() => reject(new Error(`native machine: the waiter thread did not start within ${WAITER_START_MS / 1000} s`)), WAITER_START_MS);
         const settle = (e?: Error): void => {
           clearTimeout(timer);
           if (e) reject(e);
