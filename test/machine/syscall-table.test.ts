@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useMachine } from '../helpers/machine.js';
+import { backendSkip, useMachine } from '../helpers/machine.js';
 import { SYSCALL_METHODS, type Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { RLIMIT_NOFILE } from '../../src/uapi/signal.js';
@@ -116,7 +116,7 @@ async function run(proc: Process, twin: 'sync' | 'async'): Promise<{ log: unknow
   return { log, used };
 }
 
-describe('the syscall table', () => {
+describe('the syscall table', { skip: backendSkip }, () => {
   const machine = useMachine();
 
   test('every syscall gives the same results and errors through both twins', async () => {

@@ -7,32 +7,25 @@
  * handles for the fd close at exit, as the C test does; this port closes
  * them so the machine's leak check at shutdown stays meaningful.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type Machine, type Process } from '../../src/index.js';
+import type { Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import {
   dmabufBusy, dmabufExportSyncFile, dmabufImportTimelineFence, dmabufSyncFileBusy, drmOpenVgem, gemClose, hasDmabufExportSyncFile,
   hasDmabufImportSyncFile, primeHandleToFd, swSyncTimelineCreate, swSyncTimelineInc, syncFileBusy, vgemCreate, vgemFenceAttach,
   vgemFenceSignal,
 } from '../helpers/igt.js';
-import { assertNothingHeld, needsSwSync } from '../helpers/machine.js';
+import { backendSkip, needsSwSync, useProcess } from '../helpers/machine.js';
 
 const { DMA_BUF_SYNC_READ: READ, DMA_BUF_SYNC_WRITE: WRITE, DMA_BUF_SYNC_RW: RW, VGEM_FENCE_WRITE } = u;
 
-let machine: Machine;
 let proc: Process;
 let fd: number;
-before(async () => {
-  machine = await boot();
-  proc = machine.spawn('dmabuf_sync_file');
+useProcess('dmabuf_sync_file', (_machine, p) => {
+  proc = p;
   fd = drmOpenVgem(proc); // igt_fixture: drm_open_driver(DRIVER_VGEM)
-});
-after(async () => {
-  proc.close(fd);
-  proc.exit();
-  const left = await machine.shutdown();
-  assertNothingHeld(left);
+  return () => proc.close(fd);
 });
 
 const busy = (dmabuf: number, flags: number) => dmabufBusy(proc, dmabuf, flags);
@@ -48,7 +41,7 @@ function expectBusy(dmabuf: number, read: boolean, write: boolean, rw: boolean |
   if (rw !== null) assert.equal(sfBusy(dmabuf, RW), rw, 'dmabuf_sync_file_busy(RW)');
 }
 
-describe('dmabuf_sync_file', () => {
+describe('dmabuf_sync_file', { skip: backendSkip }, () => {
   test('export-basic', () => {
     assert.ok(hasDmabufExportSyncFile(proc, fd));
     const bo = vgemCreate(proc, fd, 1, 1, 32);

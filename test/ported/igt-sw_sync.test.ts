@@ -7,12 +7,12 @@
  * test), shared counters and semaphores are Atomics on a
  * SharedArrayBuffer. multi_consumer_threads is min(8, CPUs), as igt does.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { boot, type Machine, type Process } from '../../src/index.js';
+import type { Machine, Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
-import { assertNothingHeld, spawnWorker } from '../helpers/machine.js';
+import { backendSkip, spawnWorker, useProcess } from '../helpers/machine.js';
 import {
   __swSyncTimelineCreateFence, close, ETIME, SW_SYNC_FENCE_STATUS_ACTIVE, SW_SYNC_FENCE_STATUS_SIGNALED, syncFenceCountStatus,
   syncFenceMerge, syncFenceStatus, syncFenceWait, swSyncTimelineCreate, swSyncTimelineCreateFence, swSyncTimelineInc,
@@ -24,14 +24,9 @@ const MULTI_CONSUMER_ITERATIONS = 1 << 12;
 
 let machine: Machine;
 let proc: Process;
-before(async () => {
-  machine = await boot();
-  proc = machine.spawn('sw_sync');
-});
-after(async () => {
-  proc.exit();
-  const left = await machine.shutdown();
-  assertNothingHeld(left);
+useProcess('sw_sync', (m, p) => {
+  machine = m;
+  proc = p;
 });
 
 /** the primes below n (igt_primes) */
@@ -48,7 +43,7 @@ function untilTimeout(seconds: number, fn: () => boolean | void): void {
   while (performance.now() < end) if (fn() === false) break;
 }
 
-describe('sw_sync', () => {
+describe('sw_sync', { skip: backendSkip }, () => {
   test('alloc_timeline', () => {
     const timeline = swSyncTimelineCreate(proc);
     proc.close(timeline);

@@ -4,31 +4,24 @@
  * ioctl bytes; then the data check newer versions of the file make (the
  * udmabuf mapping sees what was written through the memfd).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type Machine, type Process } from '../../src/index.js';
+import type { Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
-import { assertNothingHeld, sys } from '../helpers/machine.js';
+import { backendSkip, sys, useProcess } from '../helpers/machine.js';
 
 const NUM_PAGES = 4;
 const PAGE = 4096;
-let machine: Machine;
 let proc: Process;
 
-before(async () => {
-  machine = await boot();
-  proc = machine.spawn('udmabuf');
-});
-after(async () => {
-  proc.exit();
-  const left = await machine.shutdown();
-  assertNothingHeld(left);
+useProcess('udmabuf', (_machine, p) => {
+  proc = p;
 });
 
 /** ioctl() returning -errno instead of throwing, as the C code sees it */
 const ioctl = (fd: number, req: number, arg: Uint8Array): number => sys(() => proc.ioctl(fd, req, arg));
 
-test('drivers/dma-buf/udmabuf', () => {
+test('drivers/dma-buf/udmabuf', { skip: backendSkip }, () => {
   const devfd = proc.open('/dev/udmabuf', u.O_RDWR);
   const memfd = proc.memfdCreate('udmabuf-test', u.MFD_ALLOW_SEALING);
   assert.equal(proc.fcntl(memfd, u.F_ADD_SEALS, u.F_SEAL_SHRINK), 0, '[skip,fcntl-add-seals]');

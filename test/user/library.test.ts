@@ -14,14 +14,16 @@ import { runInNewContext } from 'node:vm';
 import type { Machine, Process } from '../../src/index.js';
 import * as u from '../../src/uapi/index.js';
 import { BufferPool, DmaBuffer, DmaHeap, PoolExhaustedError, SyncFile, Timeline, WaitTimeoutError } from '../../src/user/index.js';
-import { needsSwSync, spawnWorker, useMachine } from '../helpers/machine.js';
+import { backendSkip, needsSwSync, spawnWorker, useMachine } from '../helpers/machine.js';
 import { sleep } from '../helpers/harness.js';
 
 const machineOf = useMachine();
 let machine: Machine;
-before(async () => {
-  machine = await machineOf();
-});
+if (!backendSkip) {
+  before(async () => {
+    machine = await machineOf();
+  });
+}
 
 /** Record the ioctls a process makes (request number and, for DMA_BUF_IOCTL_SYNC, the flags). */
 function recordIoctls(proc: Process): { request: number; flags?: number }[] {
@@ -35,7 +37,7 @@ function recordIoctls(proc: Process): { request: number; flags?: number }[] {
   return log;
 }
 
-describe('heaps and buffers', () => {
+describe('heaps and buffers', { skip: backendSkip }, () => {
   test('open a heap by name, allocate a named buffer: bufinfo and fdinfo show the name', () => {
     const proc = machine.spawn();
     assert.ok(DmaHeap.list(proc).includes('system'));
@@ -223,7 +225,7 @@ describe('implicit sync and sync files', { skip: needsSwSync }, () => {
   });
 });
 
-describe('timelines without sw_sync', () => {
+describe('timelines without sw_sync', { skip: backendSkip }, () => {
   // Distribution kernels lack CONFIG_SW_SYNC; vgem's fences (drivers/gpu/drm/vgem/vgem_fence.c) stand in.
   test('a vgem-backed Timeline: fences signal when inc() reaches them, are sync files, and leave nothing behind', async () => {
     const proc = machine.spawn();
@@ -282,7 +284,7 @@ describe('passing over a unix socket', { skip: needsSwSync }, () => {
   });
 });
 
-describe('buffer pool', () => {
+describe('buffer pool', { skip: backendSkip }, () => {
   test('exhaustion names the holders; a release wakes a waiter; aborts and timeouts', async () => {
     const proc = machine.spawn();
     using heap = DmaHeap.open(proc);
@@ -317,7 +319,7 @@ describe('buffer pool', () => {
   });
 });
 
-describe('garbage-collection safety net', () => {
+describe('garbage-collection safety net', { skip: backendSkip }, () => {
   test('a buffer dropped without close is closed when collected, with a kernel-log warning and a process warning', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
