@@ -78,10 +78,12 @@ export const ALLOWED: Record<string, ReadonlySet<string>> = {
   ioctl: new Set(['EBADF', 'ENOTTY', 'EINVAL', 'EFAULT', 'ENOMEM', 'EBUSY', 'ENOENT', 'EPERM', 'EACCES', 'EOVERFLOW', 'ENODEV', 'ENOSPC', 'EMFILE', 'EBADFD', 'E2BIG', 'ETIME', 'EINTR', 'ERESTARTSYS', 'EOPNOTSUPP']),
   mmap: new Set(['EBADF', 'EACCES', 'EINVAL', 'ENODEV', 'EOVERFLOW', 'ENOMEM', 'EPERM', 'ENXIO']),
   munmap: new Set(['EINVAL']),
-  // ENXIO: SEEK_DATA/SEEK_HOLE at or past the end (shmem_file_llseek, kernfs' generic_file_llseek)
-  lseek: new Set(['EBADF', 'EINVAL', 'ESPIPE', 'EOVERFLOW', 'ENXIO']),
+  // ENXIO: SEEK_DATA/SEEK_HOLE at or past the end (shmem_file_llseek, kernfs' generic_file_llseek).
+  // ENOENT: a seq_file's show failing, as /proc/self/fdinfo/N's does once fd N is closed
+  // (fs/proc/fd.c seq_show; seq_read and seq_lseek return it; measured on Linux 6.12).
+  lseek: new Set(['EBADF', 'EINVAL', 'ESPIPE', 'EOVERFLOW', 'ENXIO', 'ENOENT']),
   poll: new Set(['EINVAL', 'EFAULT', 'ENOMEM', 'EINTR']),
-  read: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT']),
+  read: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT', 'ENOENT']),
   write: new Set(['EBADF', 'EINVAL', 'EAGAIN', 'EFAULT', 'ENOSPC', 'EFBIG', 'EPERM']),
   // ENOSYS: MFD_HUGETLB on a kernel without hugetlbfs
   memfd_create: new Set(['EINVAL', 'EMFILE', 'EFAULT', 'ENOSYS']),
