@@ -33,7 +33,7 @@ export interface WorkerProc<T> {
   post(msg: unknown): void;
 }
 
-export function spawnWorker<T = unknown>(machine: Machine, body: string, data: unknown = null, timeoutMs = 30_000): WorkerProc<T> {
+export function spawnWorker<T = unknown>(machine: Machine, body: string, data: unknown = null, timeoutMs = 120_000): WorkerProc<T> {
   const handle = machine.channel('worker');
   const code = `
     const { attach } = await import(${JSON.stringify(indexUrl)});

@@ -45,14 +45,14 @@ export type NativeWorker<T> = WorkerProc<T>;
  * `machine` in a worker thread. The worker is terminated when the body ends
  * or after `timeoutMs`.
  */
-export function spawnNativeWorker<T = unknown>(machine: NativeMachine, body: string, data: unknown = null, timeoutMs = 20_000): NativeWorker<T> {
+export function spawnNativeWorker<T = unknown>(machine: NativeMachine, body: string, data: unknown = null, timeoutMs = 120_000): NativeWorker<T> {
   const w = spawnWorker<T>(machine, body, data, timeoutMs);
   w.result.catch(() => {});
   return w;
 }
 
 /** Wait until `check()` is true, polling every few ms; fails after `timeoutMs`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -20,7 +20,7 @@ before(async () => {
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
-function run(args: string[], stdio: (number | 'ignore' | 'pipe')[], timeoutMs = 20_000): Promise<{ code: number | null; out: string; err: string }> {
+function run(args: string[], stdio: (number | 'ignore' | 'pipe')[], timeoutMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio });
     let out = '';

@@ -20,7 +20,7 @@ function boot(entry: string, prelude = ''): { code: string; name: string; messag
     const { bootNative } = await import(${JSON.stringify(entry)});
     try { await bootNative(); console.log(JSON.stringify({ code: 'booted' })); process.exit(0); }
     catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })); }`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }

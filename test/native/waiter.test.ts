@@ -32,14 +32,14 @@ describe('native async waits', { skip: nativeSkip }, () => {
     await until('64 registrations', () => machine.waiterState().registered === 64);
     assert.deepEqual(machine.waiterState(), { registered: 64, epollEntries: 64 }, 'the kernel lists 64 waits in the master epoll instance');
     // Four pool threads serve fs by default: with them held, this would never settle.
-    const text = await withTimeout(Promise.all(Array.from({ length: 8 }, () => readFile('/proc/self/status', 'utf8'))), 10_000, 'readFile');
+    const text = await withTimeout(Promise.all(Array.from({ length: 8 }, () => readFile('/proc/self/status', 'utf8'))), 60_000, 'readFile');
     assert.match(text[0], /^Name:/);
     controllers[5].abort();
     assert.equal(await settled[5], 'AbortError');
     assert.deepEqual(machine.waiterState(), { registered: 63, epollEntries: 63 }, 'the aborted wait is gone from the waiter');
     // A ready fd resolves: data on pair 9.
     p.write(pairs[9][1], new Uint8Array([1]));
-    assert.equal(await withTimeout(polls[9], 10_000, 'the ready poll'), 1);
+    assert.equal(await withTimeout(polls[9], 60_000, 'the ready poll'), 1);
     assert.equal(await settled[9], 'resolved');
     for (const c of controllers) c.abort();
     await Promise.all(settled);
@@ -57,7 +57,7 @@ describe('native async waits', { skip: nativeSkip }, () => {
     const pending = p.pollAsync(fds, -1);
     await until('the registration', () => machine.waiterState().registered === 1);
     p.write(b, new Uint8Array([1, 2]));
-    assert.equal(await withTimeout(pending, 10_000, 'pollAsync'), 1);
+    assert.equal(await withTimeout(pending, 60_000, 'pollAsync'), 1);
     assert.equal(fds[0].revents, u.POLLIN);
     const out: PollFdEntry[] = [{ fd: b, events: u.POLLOUT }];
     assert.equal(await p.pollAsync(out, -1), 1, 'already writable: no wait');
@@ -75,7 +75,7 @@ describe('native async waits', { skip: nativeSkip }, () => {
     const reading = p.readAsync(a, 10);
     await until('the registration', () => machine.waiterState().registered === 1);
     p.write(b, new TextEncoder().encode('late'));
-    assert.equal(new TextDecoder().decode(await withTimeout(reading, 10_000, 'readAsync')), 'late');
+    assert.equal(new TextDecoder().decode(await withTimeout(reading, 60_000, 'readAsync')), 'late');
     assert.equal(await p.writeAsync(b, new Uint8Array(3)), 3);
     // Data already there is read in the same turn as the poll that saw it: nothing of this thread can take it in between.
     const now = p.readAsync(a, 10);
