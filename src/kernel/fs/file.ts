@@ -86,6 +86,9 @@ export interface FileOperations {
 
 let nextIno = 1000;
 
+let lastTimeMs = -1;
+let lastTimeNs = 0n;
+
 /** current_time(): the realtime clock in ns, what a new or changed inode's times take. */
 export function currentTimeNs(): bigint {
   const ms = Date.now();
@@ -96,8 +99,6 @@ export function currentTimeNs(): bigint {
   }
   return lastTimeNs;
 }
-let lastTimeMs = -1;
-let lastTimeNs = 0n;
 
 /** inode_operations.getattr's answer: what is computed when asked (a directory's size and links follow its entries). */
 export interface InodeAttrs {

@@ -77,7 +77,7 @@ export interface Finding {
   diff: string;
   left: string[];
   right: string[];
-  /** the seed of the run that found it */
+  /** fast-check's random seed of the run that found it */
   seed: number;
   shrinks: number;
   /** whether running the minimal sequence once more diverged again (if not, the recordings are the last run's that did) */
